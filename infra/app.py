@@ -1,0 +1,68 @@
+"""Build one CDKTF app holding every stack of the requested environments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.cdk import App
+from infra.components import COMPONENTS, build_account
+from infra.config import Loaded
+from infra.stack import InfraStack, state_key
+
+ACCOUNT_COMPONENT = "account"
+
+
+def account_stack_id(account: str, region: str) -> str:
+    return f"{account}-{region}-{ACCOUNT_COMPONENT}"
+
+
+def env_stack_id(env: str, component: str) -> str:
+    return f"{env}-{component}"
+
+
+def _mark(stack: InfraStack, **facts: str) -> None:
+    # Terraform ignores "//" keys; the engine reads these back from the synthesized JSON.
+    stack.add_override("//.infra", facts)
+
+
+def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
+    app = App(outdir=str(outdir))
+    accounts: set[str] = set()
+    for loaded in environments:
+        cfg = loaded.config
+        scope = loaded.scope
+
+        account_id = account_stack_id(cfg.account.name, cfg.region)
+        if account_id not in accounts:  # dev and staging share the nonprod account stack
+            accounts.add(account_id)
+            label = cfg.label(ACCOUNT_COMPONENT)
+            stack = InfraStack(
+                app, account_id, label=label, account_id=cfg.account.id, region=cfg.region,
+                state_bucket=cfg.account.state_bucket,
+                state_key=state_key(f"_account/{cfg.region}", ACCOUNT_COMPONENT),
+            )
+            _mark(stack, scope="account", environment=cfg.account.name, component=ACCOUNT_COMPONENT,
+                  account=cfg.account.name, region=cfg.region)
+            build_account(stack, cfg)
+
+        built: dict[str, object] = {}
+        for component, builder in COMPONENTS.items():
+            stack = InfraStack(
+                app, env_stack_id(scope, component), label=cfg.label(component), account_id=cfg.account.id,
+                region=cfg.region, state_bucket=cfg.account.state_bucket, state_key=state_key(scope, component),
+            )
+            _mark(stack, scope="environment", environment=scope, component=component,
+                  account=cfg.account.name, region=cfg.region)
+            built[component] = builder(stack, cfg, built)
+    return app
+
+
+def describe(outdir: Path) -> dict[str, dict[str, str]]:
+    """The facts _mark wrote, per stack id (for tests and the CLI)."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    return {
+        name: json.loads((outdir / s["synthesizedStackPath"]).read_text())["//"]["infra"]
+        for name, s in manifest["stacks"].items()
+    }

@@ -1,0 +1,24 @@
+"""The seam between this repository and CDKTF.
+
+CDKTF was archived by HashiCorp (docs/adr/0001-cdktf.md). Everything that names a cdktf
+or provider-binding package is imported here, so moving to the community fork or to
+`synth --hcl` output changes this file, not every module.
+
+Importing this module costs ~12 s (jsii loads the AWS bindings): commands that do not
+synthesize must not import it.
+"""
+
+from __future__ import annotations
+
+import cdktf_cdktf_provider_aws as aws
+from cdktf import (
+    App,
+    Fn,
+    S3Backend,
+    TerraformOutput,
+    TerraformStack,
+    Token,
+)
+from constructs import Construct
+
+__all__ = ["App", "Construct", "Fn", "S3Backend", "TerraformOutput", "TerraformStack", "Token", "aws"]

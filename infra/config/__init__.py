@@ -1,0 +1,12 @@
+"""Layered configuration: root -> account -> region -> environment -> component.
+
+`load_environment("dev")` is the one entry point; it returns a frozen, validated
+`EnvConfig` and the provenance of every value. Errors are `ConfigError`s that name the
+file and the key.
+"""
+
+from infra.config.errors import ConfigError
+from infra.config.layers import Loaded, environment_names, load_environment
+from infra.config.models import EnvConfig
+
+__all__ = ["ConfigError", "EnvConfig", "Loaded", "environment_names", "load_environment"]

@@ -1,0 +1,183 @@
+"""Find an environment's layer files, merge them in order and validate the result.
+
+The tree is Terragrunt's: `root.toml` at the top of environments/, then the nearest
+`account.toml`, `region.toml` and `env.toml` above an environment directory, then one
+optional file per component in that directory (`database.toml` holds only the keys of
+components.database). Tables merge key by key; any other value, lists included, is
+replaced by the later layer. Every leaf remembers the file it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from infra.config.errors import ConfigError, Problem, display_path
+from infra.config.models import SUFFIX_PATTERN, Components, EnvConfig
+from infra.paths import ENVIRONMENTS
+
+KeyPath = tuple[str, ...]
+LAYER_FILES = ("account.toml", "region.toml")
+ENV_FILE = "env.toml"
+ROOT_FILE = "root.toml"
+SUFFIX_VARIABLE = "ENVIRONMENT_SUFFIX"
+COMPONENTS = tuple(Components.model_fields)
+
+
+@dataclass(frozen=True)
+class Layer:
+    path: Path
+    prefix: KeyPath  # where the file's keys sit in the merged tree
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    config: EnvConfig
+    directory: Path
+    layers: tuple[Layer, ...]
+    provenance: Mapping[KeyPath, str]  # leaf key path -> the file (or variable) that set it
+    configured_suffix: str  # the suffix the layer files give, before ENVIRONMENT_SUFFIX
+
+    @property
+    def scope(self) -> str:
+        """The state prefix of this environment's stacks and of its stack ids.
+
+        `dev` normally; `dev-<suffix>` for a side-by-side copy made with ENVIRONMENT_SUFFIX,
+        so that a copy never shares state with the environment it copies.
+        """
+        env = self.config.environment
+        return env.name if env.suffix == self.configured_suffix else f"{env.name}-{env.suffix}"
+
+
+def _environment_dirs(root: Path) -> dict[str, Path]:
+    return {p.parent.name: p.parent for p in sorted(root.rglob(ENV_FILE))}
+
+
+def environment_names(root: Path = ENVIRONMENTS) -> list[str]:
+    return sorted(_environment_dirs(root))
+
+
+def _read(path: Path, prefix: KeyPath = ()) -> Layer:
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError.single(path, "", f"invalid TOML: {exc}") from None
+    return Layer(path, prefix, data)
+
+
+def _nearest(directory: Path, name: str, root: Path) -> Path | None:
+    for folder in (directory, *directory.parents):
+        if (folder / name).is_file():
+            return folder / name
+        if folder == root:
+            return None
+    return None
+
+
+def discover(env_dir: Path, root: Path = ENVIRONMENTS) -> list[Layer]:
+    """The layers of one environment, most general first."""
+    layers = [_read(root / ROOT_FILE)] if (root / ROOT_FILE).is_file() else []
+    for name in LAYER_FILES:
+        found = _nearest(env_dir.parent, name, root)
+        if found is not None:
+            layers.append(_read(found))
+    layers.append(_read(env_dir / ENV_FILE))
+    for path in sorted(env_dir.glob("*.toml")):
+        if path.name == ENV_FILE or path.name in LAYER_FILES:
+            continue
+        if path.stem not in COMPONENTS:
+            raise ConfigError.single(
+                path, "", f"not a component layer; component files are named {', '.join(COMPONENTS)}"
+            )
+        layers.append(_read(path, ("components", path.stem)))
+    return layers
+
+
+def _leaves(data: Mapping[str, Any], prefix: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, (*prefix, key))
+        else:
+            yield (*prefix, key), value
+
+
+def merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[KeyPath, str]]:
+    merged: dict[str, Any] = {}
+    provenance: dict[KeyPath, str] = {}
+    for layer in layers:
+        source = display_path(layer.path)
+        for path, value in _leaves(layer.data, layer.prefix):
+            node = merged
+            for key in path[:-1]:
+                child = node.setdefault(key, {})
+                if not isinstance(child, dict):  # a table replaces a scalar set above
+                    child = node[key] = {}
+                node = child
+            node[path[-1]] = value
+            provenance = {k: v for k, v in provenance.items() if k[: len(path)] != path}
+            provenance[path] = source
+    return merged, provenance
+
+
+def _owner(loc: KeyPath, provenance: Mapping[KeyPath, str], fallback: str) -> str:
+    """The file that set this key, or the deepest one that set anything under it."""
+    for depth in range(len(loc), 0, -1):
+        if loc[:depth] in provenance:
+            return provenance[loc[:depth]]
+    below = [src for key, src in provenance.items() if key[: len(loc)] == loc]
+    return below[-1] if below else fallback
+
+
+def _problems(exc: ValidationError, provenance: Mapping[KeyPath, str], leaf: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(str(part) for part in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            problems.append(Problem(leaf, ".".join(loc), f"required key is missing: set it in {leaf} or a layer above"))
+            continue
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see `infra config ENV --explain` for the known keys)"
+        elif "input" in err and not isinstance(err["input"], dict):
+            message = f"{message} (got {err['input']!r})"
+        problems.append(Problem(_owner(loc, provenance, leaf), ".".join(loc), message))
+    return problems
+
+
+def load_environment(name: str, root: Path = ENVIRONMENTS) -> Loaded:
+    dirs = _environment_dirs(root)
+    if name not in dirs:
+        known = ", ".join(sorted(dirs)) or "none"
+        raise ConfigError.single(root, "", f"unknown environment {name!r}; known environments: {known}")
+    env_dir = dirs[name]
+    layers = discover(env_dir, root)
+    merged, provenance = merge(layers)
+    leaf = display_path(env_dir / ENV_FILE)
+
+    configured_suffix = merged.get("environment", {}).get("suffix", "")
+    suffix = os.environ.get(SUFFIX_VARIABLE)
+    if suffix:
+        if not re.fullmatch(SUFFIX_PATTERN, suffix):
+            raise ConfigError.single(f"${SUFFIX_VARIABLE}", "", f"{suffix!r} must match {SUFFIX_PATTERN}")
+        merged.setdefault("environment", {})["suffix"] = suffix
+        provenance[("environment", "suffix")] = f"${SUFFIX_VARIABLE}"
+
+    declared = merged.get("environment", {}).get("name")
+    if declared is not None and declared != name:
+        raise ConfigError.single(
+            provenance[("environment", "name")], "environment.name",
+            f"{declared!r} does not match its directory name {name!r}",
+        )
+    try:
+        config = EnvConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, provenance, leaf)) from None
+    return Loaded(config, env_dir, tuple(layers), provenance, configured_suffix)

@@ -1,0 +1,25 @@
+"""Where a stack deploys: the account, region and zones, and the ARNs built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
+    account_id: str
+    region: str
+    azs: tuple[str, ...]
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    @property
+    def root_principal(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def service_principal(self, service: str) -> str:
+        """A regional service principal, e.g. logs.sa-east-1.amazonaws.com."""
+        return f"{service}.{self.region}.amazonaws.com"

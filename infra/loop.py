@@ -1,0 +1,47 @@
+"""`infra up`: the main job, as a list of timed phases with one report at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from infra.console import out
+
+
+class PhaseFailed(RuntimeError):
+    """A phase failed; the report names it and the phases after it do not run."""
+
+
+@dataclass
+class PhaseReport:
+    name: str
+    status: str
+    seconds: float
+    detail: str
+
+
+@dataclass
+class Loop:
+    title: str
+    phases: list[PhaseReport] = field(default_factory=list)
+
+    def phase(self, name: str, fn: Callable[[], str]) -> None:
+        out.print(f"[bold]==> {name}[/bold]")
+        started = time.monotonic()
+        try:
+            detail = fn()
+        except Exception as exc:
+            self.phases.append(PhaseReport(name, "failed", time.monotonic() - started, str(exc).splitlines()[0]))
+            raise PhaseFailed(f"{name}: {exc}") from exc
+        self.phases.append(PhaseReport(name, "ok", time.monotonic() - started, detail))
+
+    def report(self) -> None:
+        table = Table("phase", "status", "seconds", "detail", title=self.title)
+        for p in self.phases:
+            colour = "green" if p.status == "ok" else "red"
+            table.add_row(p.name, f"[{colour}]{p.status}[/{colour}]", f"{p.seconds:.1f}", p.detail)
+        table.add_row("total", "", f"{sum(p.seconds for p in self.phases):.1f}", "")
+        out.print(table)

@@ -1,0 +1,13 @@
+"""Where things live in the repository and in the working area (kept out of git)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = REPO / "environments"
+# Everything generated at run time lives below one directory, ignored by git.
+WORK = Path(os.environ.get("INFRA_WORK_DIR", REPO / ".infra"))
+SYNTH_OUT = WORK / "synth"
+TOOLS = REPO / ".tools"

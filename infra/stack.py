@@ -1,0 +1,56 @@
+"""One Terraform stack per (environment, component): provider, backend and outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.cdk import Construct, S3Backend, TerraformOutput, TerraformStack, aws
+from infra.label import Label
+from infra.versions import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION, TERRAFORM_REQUIRED
+
+
+def state_key(scope: str, component: str) -> str:
+    """The S3 key of a stack's state: `<env>/<component>/terraform.tfstate`."""
+    return f"{scope}/{component}/terraform.tfstate"
+
+
+class InfraStack(TerraformStack):
+    """A stack with the AWS provider (default tags, account guard) and its own S3 state.
+
+    The JSON it synthesizes is the same for real AWS and for the local emulator: the
+    emulator is reached through AWS_ENDPOINT_URL, never through anything written here.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        stack_id: str,
+        *,
+        label: Label,
+        account_id: str,
+        region: str,
+        state_bucket: str,
+        state_key: str,
+    ) -> None:
+        super().__init__(scope, stack_id)
+        self.label = label
+        aws.provider.AwsProvider(
+            self,
+            "aws",
+            region=region,
+            allowed_account_ids=[account_id],
+            default_tags=[aws.provider.AwsProviderDefaultTags(tags=label.tags)],
+        )
+        S3Backend(self, bucket=state_bucket, key=state_key, region=region, encrypt=True)
+        # CDKTF's S3Backend predates S3-native locking; Terraform >= 1.10 supports it.
+        self.add_override("terraform.backend.s3.use_lockfile", True)
+        # The bindings pin the provider they were generated for; the mirror holds this one.
+        self.add_override(
+            "terraform.required_providers.aws",
+            {"source": AWS_PROVIDER_SOURCE, "version": AWS_PROVIDER_VERSION},
+        )
+        self.add_override("terraform.required_version", TERRAFORM_REQUIRED)
+
+    def export(self, name: str, value: Any, description: str) -> None:
+        """A stack output (what `infra output` and the post-apply probes read)."""
+        TerraformOutput(self, name, value=value, description=description)

@@ -1,0 +1,122 @@
+"""The tools outside Python: Node for jsii, Terraform and the provider mirror.
+
+Set-up finds the machine's provider mirror (it is not at the same place everywhere) and
+writes a Terraform CLI config that installs from it into one shared plugin cache, so
+initialising many stacks does not copy the 675 MB provider each time.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from infra.paths import REPO, WORK
+from infra.versions import AWS_PROVIDER_VERSION
+
+MIRROR_VARIABLE = "INFRA_PROVIDER_MIRROR"
+CLI_CONFIG = WORK / "terraformrc"
+PLUGIN_CACHE = WORK / "plugin-cache"
+NODE_BIN = REPO / "node_modules" / ".bin"
+_SKIP = {"proc", "sys", "dev", "run", "tmp", "boot", "lost+found", "snap", "node_modules", ".git"}
+
+
+class ToolchainError(RuntimeError):
+    """A tool the engine needs is missing; the message says how to get it."""
+
+
+def os_arch() -> str:
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
+    return f"{platform.system().lower()}_{arch}"
+
+
+def _provider_dir(mirror: Path) -> Path:
+    return mirror / "registry.terraform.io" / "hashicorp" / "aws" / AWS_PROVIDER_VERSION / os_arch()
+
+
+def _is_mirror(path: Path) -> bool:
+    return any(_provider_dir(path).glob("terraform-provider-aws_*"))
+
+
+def _well_known() -> Iterator[Path]:
+    if os.environ.get(MIRROR_VARIABLE):
+        yield Path(os.environ[MIRROR_VARIABLE])
+    home = Path.home()
+    yield from (home / ".terraform.d" / "plugins", home / ".local/share/terraform/plugins")
+    yield from (Path("/usr/local/share/terraform/plugins"), Path("/usr/share/terraform/plugins"))
+    yield from sorted(Path("/opt").glob("*")) if Path("/opt").is_dir() else ()
+
+
+def _scan(root: Path, max_depth: int = 7) -> Iterator[Path]:
+    """Walk the file system for the provider binary; its mirror is five folders up."""
+    wanted = f"terraform-provider-aws_v{AWS_PROVIDER_VERSION}"
+    for dirpath, dirnames, filenames in os.walk(root):
+        depth = len(Path(dirpath).relative_to(root).parts)
+        dirnames[:] = [] if depth >= max_depth else [d for d in dirnames if d not in _SKIP]
+        if any(f.startswith(wanted) for f in filenames):
+            yield Path(dirpath).parents[4]
+
+
+def find_mirror() -> Path:
+    for candidate in _well_known():
+        if _is_mirror(candidate):
+            return candidate
+    for candidate in _scan(Path("/")):
+        if _is_mirror(candidate):
+            return candidate
+    raise ToolchainError(
+        f"no filesystem mirror holds hashicorp/aws {AWS_PROVIDER_VERSION} for {os_arch()}; "
+        f"set {MIRROR_VARIABLE} to the folder that contains registry.terraform.io/"
+    )
+
+
+def cli_config_text(mirror: Path) -> str:
+    return f"""# Written by `infra toolchain`; not kept in git (the mirror's place differs by machine).
+provider_installation {{
+  filesystem_mirror {{
+    path    = "{mirror}"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }}
+}}
+plugin_cache_dir   = "{PLUGIN_CACHE}"
+disable_checkpoint = true
+"""
+
+
+def ensure_cli_config() -> Path:
+    """Write the CLI config once; rewrite it only when the mirror it names is gone."""
+    if CLI_CONFIG.is_file():
+        for line in CLI_CONFIG.read_text().splitlines():
+            if line.strip().startswith("path") and _is_mirror(Path(line.split('"')[1])):
+                return CLI_CONFIG
+    PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
+    CLI_CONFIG.write_text(cli_config_text(find_mirror()))
+    return CLI_CONFIG
+
+
+def terraform_binary() -> str:
+    found = shutil.which("terraform")
+    if not found:
+        raise ToolchainError("terraform is not on PATH (1.10 or newer is needed)")
+    return found
+
+
+def terraform_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(
+        TF_CLI_CONFIG_FILE=str(ensure_cli_config()),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+    )
+    return env
+
+
+def use_local_node() -> None:
+    """Put the project's Node 22 first on PATH for jsii (set-up installs it)."""
+    if (NODE_BIN / "node").exists():
+        os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    # jsii's kernel calls util.isArray, which Node 22 reports on every start.
+    os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")

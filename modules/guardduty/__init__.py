@@ -1,0 +1,3 @@
+from modules.guardduty.construct import ThreatDetection, ThreatDetectionProps
+
+__all__ = ["ThreatDetection", "ThreatDetectionProps"]

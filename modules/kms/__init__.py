@@ -1,0 +1,3 @@
+from modules.kms.construct import Kms, KmsProps
+
+__all__ = ["Kms", "KmsProps"]

@@ -1,0 +1,3 @@
+from modules.network.construct import Network, NetworkProps
+
+__all__ = ["Network", "NetworkProps"]
