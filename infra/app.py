@@ -39,22 +39,43 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
             accounts.add(account_id)
             label = cfg.label(ACCOUNT_COMPONENT)
             stack = InfraStack(
-                app, account_id, label=label, account_id=cfg.account.id, region=cfg.region,
+                app,
+                account_id,
+                label=label,
+                account_id=cfg.account.id,
+                region=cfg.region,
                 state_bucket=cfg.account.state_bucket,
                 state_key=state_key(f"_account/{cfg.region}", ACCOUNT_COMPONENT),
             )
-            _mark(stack, scope="account", environment=cfg.account.name, component=ACCOUNT_COMPONENT,
-                  account=cfg.account.name, region=cfg.region)
+            _mark(
+                stack,
+                scope="account",
+                environment=cfg.account.name,
+                component=ACCOUNT_COMPONENT,
+                account=cfg.account.name,
+                region=cfg.region,
+            )
             build_account(stack, cfg)
 
         built: dict[str, object] = {}
         for component, builder in COMPONENTS.items():
             stack = InfraStack(
-                app, env_stack_id(scope, component), label=cfg.label(component), account_id=cfg.account.id,
-                region=cfg.region, state_bucket=cfg.account.state_bucket, state_key=state_key(scope, component),
+                app,
+                env_stack_id(scope, component),
+                label=cfg.label(component),
+                account_id=cfg.account.id,
+                region=cfg.region,
+                state_bucket=cfg.account.state_bucket,
+                state_key=state_key(scope, component),
             )
-            _mark(stack, scope="environment", environment=scope, component=component,
-                  account=cfg.account.name, region=cfg.region)
+            _mark(
+                stack,
+                scope="environment",
+                environment=scope,
+                component=component,
+                account=cfg.account.name,
+                region=cfg.region,
+            )
             built[component] = builder(stack, cfg, built)
     return app
 

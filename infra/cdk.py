@@ -17,8 +17,9 @@ from cdktf import (
     S3Backend,
     TerraformOutput,
     TerraformStack,
+    Testing,
     Token,
 )
 from constructs import Construct
 
-__all__ = ["App", "Construct", "Fn", "S3Backend", "TerraformOutput", "TerraformStack", "Token", "aws"]
+__all__ = ["App", "Construct", "Fn", "S3Backend", "TerraformOutput", "TerraformStack", "Testing", "Token", "aws"]

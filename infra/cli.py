@@ -122,8 +122,12 @@ def graph(
         out.print(g.mermaid(names), markup=False)
         return
     for i, level in enumerate(g.levels(names), 1):
-        out.print(f"level {i}: " + ", ".join(f"{n} (after {', '.join(g.nodes[n].depends_on)})"
-                                             if g.nodes[n].depends_on else n for n in level))
+        out.print(
+            f"level {i}: "
+            + ", ".join(
+                f"{n} (after {', '.join(g.nodes[n].depends_on)})" if g.nodes[n].depends_on else n for n in level
+            )
+        )
 
 
 @app.command()
@@ -139,6 +143,7 @@ def up(envs: Envs = None) -> None:
     chosen = _envs(envs)
     loop = Loop(f"infra up {' '.join(chosen)}")
     try:
+
         def do_synth() -> str:
             r = synthesize(chosen)
             return f"{len(r.stacks)} stacks" + (" (reused)" if r.reused else f", load {r.load_seconds:.1f} s")
@@ -153,23 +158,10 @@ def up(envs: Envs = None) -> None:
 
 
 def _validate_all(chosen: list[str], workers: int | None) -> str:
-    from infra.executor import OK, run_graph
-    from infra.terraform import Workspace
+    from infra import operations
 
     g = _graph(chosen)
-
-    def action(node: Any) -> str:
-        ws = Workspace(node)
-        ws.prepare()
-        ws.init(backend=False)
-        ws.validate()
-        return "valid"
-
-    outcomes = run_graph(g, g.for_environments(chosen), action, workers=workers, listener=_report)
-    failed = [o for o in outcomes if o.status != OK]
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(outcomes)} stacks failed validation: "
-                           + ", ".join(o.stack for o in failed))
+    outcomes = operations.validate(g, g.for_environments(chosen), workers=workers, listener=_report)
     return f"{len(outcomes)} stacks valid"
 
 
@@ -180,9 +172,11 @@ def validate(
     workers: Annotated[int | None, typer.Option(help="Parallel stacks (default: cores).")] = None,
 ) -> None:
     """`terraform init -backend=false` and `terraform validate` on every stack."""
+    from infra.operations import OperationFailed
+
     try:
         out.print(_validate_all(_envs(envs), workers))
-    except RuntimeError as exc:
+    except OperationFailed as exc:
         err.print(f"[red]validate:[/red] {exc}")
         raise typer.Exit(EXIT_FAILED) from None
 

@@ -45,9 +45,7 @@ def run_graph(
 ) -> list[Outcome]:
     chosen = set(names)
     graph.levels(chosen)  # refuse a cycle before starting anything
-    waits_for = {
-        n: {d for d in graph.nodes[n].depends_on if d in chosen} for n in chosen
-    }
+    waits_for = {n: {d for d in graph.nodes[n].depends_on if d in chosen} for n in chosen}
     if reverse:
         waits_for = {n: {m for m in chosen if n in graph.nodes[m].depends_on} for n in chosen}
 

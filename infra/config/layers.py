@@ -61,8 +61,8 @@ def _environment_dirs(root: Path) -> dict[str, Path]:
     return {p.parent.name: p.parent for p in sorted(root.rglob(ENV_FILE))}
 
 
-def environment_names(root: Path = ENVIRONMENTS) -> list[str]:
-    return sorted(_environment_dirs(root))
+def environment_names(root: Path | None = None) -> list[str]:
+    return sorted(_environment_dirs(root or ENVIRONMENTS))
 
 
 def _read(path: Path, prefix: KeyPath = ()) -> Layer:
@@ -152,7 +152,8 @@ def _problems(exc: ValidationError, provenance: Mapping[KeyPath, str], leaf: str
     return problems
 
 
-def load_environment(name: str, root: Path = ENVIRONMENTS) -> Loaded:
+def load_environment(name: str, root: Path | None = None) -> Loaded:
+    root = root or ENVIRONMENTS
     dirs = _environment_dirs(root)
     if name not in dirs:
         known = ", ".join(sorted(dirs)) or "none"
@@ -173,7 +174,8 @@ def load_environment(name: str, root: Path = ENVIRONMENTS) -> Loaded:
     declared = merged.get("environment", {}).get("name")
     if declared is not None and declared != name:
         raise ConfigError.single(
-            provenance[("environment", "name")], "environment.name",
+            provenance[("environment", "name")],
+            "environment.name",
             f"{declared!r} does not match its directory name {name!r}",
         )
     try:

@@ -10,8 +10,6 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from infra.deployment import Deployment
-from infra.label import Label
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +19,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from infra.deployment import Deployment
+from infra.label import Label
 
 
 class Strict(BaseModel):

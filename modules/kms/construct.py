@@ -56,9 +56,7 @@ class Kms(Construct):
                     KEY_USE_ACTIONS,
                     "*",
                     principal={"Service": dep.service_principal("logs")},
-                    condition={
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": dep.arn("logs", "log-group:*")}
-                    },
+                    condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": dep.arn("logs", "log-group:*")}},
                 ),
                 statement(
                     "CloudWatchAlarmsPublish",

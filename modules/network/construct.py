@@ -60,8 +60,11 @@ class Network(Construct):
             self, "PublicRouteTable", vpc_id=self.vpc.id, tags=label.name_tag("rt-public")
         )
         aws.route.Route(
-            self, "PublicDefaultRoute", route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
+            self,
+            "PublicDefaultRoute",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
         )
 
         self.public_subnets: list[aws.subnet.Subnet] = []
@@ -70,8 +73,12 @@ class Network(Construct):
         for i, az in enumerate(dep.azs):
             n = i + 1
             public = aws.subnet.Subnet(
-                self, f"PublicSubnet{n}", vpc_id=self.vpc.id, cidr_block=props.public_subnets[i],
-                availability_zone=az, map_public_ip_on_launch=False,
+                self,
+                f"PublicSubnet{n}",
+                vpc_id=self.vpc.id,
+                cidr_block=props.public_subnets[i],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
                 tags={**label.name_tag(f"subnet-public-{az[-1]}"), "Tier": "public"},
             )
             aws.route_table_association.RouteTableAssociation(
@@ -82,22 +89,33 @@ class Network(Construct):
                 eip = aws.eip.Eip(self, f"NatEip{n}", domain="vpc", tags=label.name_tag(f"eip-nat-{az[-1]}"))
                 nats.append(
                     aws.nat_gateway.NatGateway(
-                        self, f"NatGateway{n}", allocation_id=eip.id, subnet_id=public.id,
-                        tags=label.name_tag(f"nat-{az[-1]}"), depends_on=[igw],
+                        self,
+                        f"NatGateway{n}",
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags=label.name_tag(f"nat-{az[-1]}"),
+                        depends_on=[igw],
                     )
                 )
 
         for i, az in enumerate(dep.azs):
             n = i + 1
             private = aws.subnet.Subnet(
-                self, f"PrivateSubnet{n}", vpc_id=self.vpc.id, cidr_block=props.private_subnets[i],
-                availability_zone=az, tags={**label.name_tag(f"subnet-private-{az[-1]}"), "Tier": "private"},
+                self,
+                f"PrivateSubnet{n}",
+                vpc_id=self.vpc.id,
+                cidr_block=props.private_subnets[i],
+                availability_zone=az,
+                tags={**label.name_tag(f"subnet-private-{az[-1]}"), "Tier": "private"},
             )
             rt = aws.route_table.RouteTable(
                 self, f"PrivateRouteTable{n}", vpc_id=self.vpc.id, tags=label.name_tag(f"rt-private-{az[-1]}")
             )
             aws.route.Route(
-                self, f"PrivateDefaultRoute{n}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                self,
+                f"PrivateDefaultRoute{n}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nats[i if props.nat_gateways == "per_az" else 0].id,
             )
             aws.route_table_association.RouteTableAssociation(
@@ -109,7 +127,8 @@ class Network(Construct):
         self._flow_logs(props)
         self.tier_security_groups = {
             tier: aws.security_group.SecurityGroup(
-                self, f"{tier.capitalize()}TierSecurityGroup",
+                self,
+                f"{tier.capitalize()}TierSecurityGroup",
                 name=label.name(f"secgroup-{tier}"),
                 description=f"{tier} tier: no rules here; its module and the stores it reaches add them",
                 vpc_id=self.vpc.id,
@@ -121,17 +140,25 @@ class Network(Construct):
     def _flow_logs(self, props: NetworkProps) -> None:
         label, dep = props.label, props.deployment
         group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "FlowLogGroup", name=f"/vpc/{label.name('flow-logs')}",
-            retention_in_days=props.flow_log_retention_days, kms_key_id=props.logs_key.arn,
+            self,
+            "FlowLogGroup",
+            name=f"/vpc/{label.name('flow-logs')}",
+            retention_in_days=props.flow_log_retention_days,
+            kms_key_id=props.logs_key.arn,
             tags=label.name_tag("flow-logs"),
         )
         role = aws.iam_role.IamRole(
-            self, "FlowLogRole", name=label.name("role-flow-logs", max_length=64),
+            self,
+            "FlowLogRole",
+            name=label.name("role-flow-logs", max_length=64),
             assume_role_policy=assume_role("vpc-flow-logs.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-flow-logs"),
         )
         aws.iam_role_policy.IamRolePolicy(
-            self, "FlowLogWrite", name="write-flow-log-group", role=role.id,
+            self,
+            "FlowLogWrite",
+            name=label.name("policy-flow-logs", max_length=128),
+            role=role.id,
             policy=document(
                 statement(
                     "WriteFlowLogGroup",
@@ -141,8 +168,14 @@ class Network(Construct):
             ),
         )
         aws.flow_log.FlowLog(
-            self, "FlowLog", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
-            log_destination=group.arn, iam_role_arn=role.arn, tags=label.name_tag("flow-log"),
+            self,
+            "FlowLog",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            tags=label.name_tag("flow-log"),
         )
 
     # --- read-only attributes ----------------------------------------------------------

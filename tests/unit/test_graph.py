@@ -1,0 +1,130 @@
+"""The stack graph read from a synthesized manifest: order, levels, cycles, selection."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from infra.executor import FAILED, OK, SKIPPED, run_graph
+from infra.graph import CycleError, StackGraph
+
+
+def fake_synth(root: Path, stacks: dict[str, list[str]], env: str = "dev") -> Path:
+    """A manifest and stack JSON shaped like CDKTF's, for graph logic without jsii."""
+    manifest = {"stacks": {}}
+    for name, deps in stacks.items():
+        component = name.split("-", 1)[1]
+        scope = "account" if component.endswith("account") else "environment"
+        (root / "stacks" / name).mkdir(parents=True)
+        facts = {
+            "environment": "nonprod" if scope == "account" else name.split("-")[0],
+            "component": component,
+            "scope": scope,
+            "account": "nonprod",
+            "region": "sa-east-1",
+        }
+        (root / "stacks" / name / "cdk.tf.json").write_text(json.dumps({"//": {"infra": facts}}))
+        manifest["stacks"][name] = {
+            "dependencies": deps,
+            "synthesizedStackPath": f"stacks/{name}/cdk.tf.json",
+            "workingDirectory": f"stacks/{name}",
+        }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+DIAMOND = {
+    "dev-kms": [],
+    "dev-network": ["dev-kms"],
+    "dev-redis": ["dev-network", "dev-kms"],
+    "dev-database": ["dev-network", "dev-kms"],
+    "dev-lms": ["dev-redis", "dev-database"],
+    "nonprod-account": [],
+}
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> StackGraph:
+    return StackGraph.from_synth(fake_synth(tmp_path, DIAMOND))
+
+
+def test_levels_group_what_can_run_in_parallel(graph):
+    assert graph.levels() == [
+        ["dev-kms", "nonprod-account"],
+        ["dev-network"],
+        ["dev-database", "dev-redis"],
+        ["dev-lms"],
+    ]
+
+
+def test_downstream_follows_dependents(graph):
+    assert graph.downstream(["dev-redis"]) == {"dev-redis", "dev-lms"}
+    assert graph.downstream(["dev-kms"]) == set(DIAMOND) - {"nonprod-account"}
+
+
+def test_an_environment_includes_its_account_stack(graph):
+    assert "nonprod-account" in graph.for_environments(["dev"])
+
+
+def test_fails_when_stacks_form_a_cycle(tmp_path):
+    with pytest.raises(CycleError, match="dependency cycle between stacks: dev-a -> dev-b -> dev-a"):
+        StackGraph.from_synth(fake_synth(tmp_path, {"dev-a": ["dev-b"], "dev-b": ["dev-a"], "dev-c": []}))
+
+
+def test_mermaid_draws_every_edge(graph):
+    text = graph.mermaid()
+    assert text.startswith("flowchart LR")
+    assert "dev_network --> dev_redis" in text and "dev_redis --> dev_lms" in text
+
+
+# --- the executor --------------------------------------------------------------------------
+
+
+def test_a_failure_skips_everything_downstream_and_nothing_else(graph):
+    ran: list[str] = []
+
+    def action(node):
+        ran.append(node.name)
+        if node.name == "dev-redis":
+            raise RuntimeError("boom")
+        return "done"
+
+    outcomes = {o.stack: o for o in run_graph(graph, graph.nodes, action, workers=2)}
+    assert outcomes["dev-redis"].status == FAILED and "boom" in outcomes["dev-redis"].detail
+    assert outcomes["dev-lms"].status == SKIPPED and "dev-redis" in outcomes["dev-lms"].detail
+    assert outcomes["dev-database"].status == OK
+    assert "dev-lms" not in ran
+
+
+def test_independent_stacks_run_at_the_same_time(graph):
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def action(node):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return ""
+
+    run_graph(graph, ["dev-redis", "dev-database"], action, workers=2)
+    assert peak == 2
+
+
+def test_dependencies_finish_before_dependents_start(graph):
+    finished: list[str] = []
+    run_graph(graph, graph.nodes, lambda n: finished.append(n.name) or "", workers=2)
+    for name, deps in DIAMOND.items():
+        assert all(finished.index(d) < finished.index(name) for d in deps)
+
+
+def test_reverse_destroys_consumers_first(graph):
+    finished: list[str] = []
+    run_graph(graph, graph.nodes, lambda n: finished.append(n.name) or "", workers=2, reverse=True)
+    assert finished.index("dev-lms") < finished.index("dev-redis") < finished.index("dev-network")
