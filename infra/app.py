@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.cdk import App
-from infra.components import COMPONENTS, build_account
+from infra.components import COMPONENTS, build_account, enabled
 from infra.config import Loaded
 from infra.stack import InfraStack, state_key
 
@@ -59,6 +59,8 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
 
         built: dict[str, object] = {}
         for component, builder in COMPONENTS.items():
+            if not enabled(cfg, component):
+                continue
             stack = InfraStack(
                 app,
                 env_stack_id(scope, component),

@@ -110,9 +110,137 @@ class KmsConfig(Strict):
     rotation_period_days: Annotated[int, Field(ge=90, le=2560)]
 
 
+class RedisConfig(Strict):
+    node_type: str
+    engine_version: str
+    # Two or more: with one node there is nothing to fail over to, so no environment runs one.
+    num_cache_clusters: Annotated[int, Field(ge=2, le=6)]
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
+    log_retention_days: Annotated[int, Field(ge=1)]
+
+
+class DatabaseConfig(Strict):
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: Annotated[int, Field(ge=20)]
+    max_allocated_storage_gb: Annotated[int, Field(ge=20)]
+    multi_az: bool
+    backup_retention_days: int
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60]
+    master_username: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,15}$")]
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        if not 7 <= days <= 35:
+            raise ValueError(f"{days} days: automated backups must be kept 7 to 35 days")
+        return days
+
+    @field_validator("max_allocated_storage_gb")
+    @classmethod
+    def _autoscaling_ceiling(cls, ceiling: int, info: ValidationInfo) -> int:
+        floor = info.data.get("allocated_storage_gb")
+        if floor is not None and ceiling < floor:
+            raise ValueError(f"{ceiling} is below allocated_storage_gb={floor}")
+        return ceiling
+
+
+class StorageConfig(Strict):
+    performance_mode: Literal["generalPurpose", "maxIO"]
+    throughput_mode: Literal["elastic", "bursting"]
+    transition_to_ia: Literal["AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS", "AFTER_90_DAYS"]
+
+
+class EdgeConfig(Strict):
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")]
+    # "existing": use the issued ACM certificate for *.<domain> (or certificate_arn when set).
+    # "request": request one and validate it in the Route 53 zone hosted_zone_id.
+    certificate: Literal["existing", "request"]
+    certificate_arn: str | None = None
+    hosted_zone_id: str | None = None
+    ssl_policy: str
+    rate_limit_per_5_minutes: Annotated[int, Field(ge=100)]
+    log_retention_days: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _zone_for_requests(self) -> EdgeConfig:
+        if self.certificate == "request" and not self.hosted_zone_id:
+            raise ValueError("hosted_zone_id: required when certificate = \"request\" (DNS validation)")
+        return self
+
+
+class LmsConfig(Strict):
+    image: str
+    container_port: Annotated[int, Field(ge=1, le=65535)]
+    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384]
+    memory_mib: Annotated[int, Field(ge=512)]
+    desired_count: Annotated[int, Field(ge=1)]
+    min_count: Annotated[int, Field(ge=1)]
+    max_count: Annotated[int, Field(ge=1)]
+    cpu_target_percent: Annotated[int, Field(ge=10, le=90)]
+    memory_target_percent: Annotated[int, Field(ge=10, le=90)]
+    requests_per_target: Annotated[int, Field(ge=1)]
+    # The existing Secrets Manager secret with the database credentials (never created here).
+    db_secret_name: str
+    log_retention_days: Annotated[int, Field(ge=1)]
+    health_check_path: str
+
+    @model_validator(mode="after")
+    def _counts(self) -> LmsConfig:
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ValueError(
+                f"desired_count: {self.desired_count} must lie between min_count={self.min_count} "
+                f"and max_count={self.max_count}"
+            )
+        return self
+
+
+class WebConfig(Strict):
+    instance_type: str
+    # Public SSM parameter that names the current AMI (Amazon Linux 2023 by default).
+    ami_parameter: str
+    min_size: Annotated[int, Field(ge=1)]
+    max_size: Annotated[int, Field(ge=1)]
+    desired_capacity: Annotated[int, Field(ge=1)]
+    app_port: Annotated[int, Field(ge=1, le=65535)]
+    cpu_target_percent: Annotated[int, Field(ge=10, le=90)]
+    cpu_high_percent: Annotated[int, Field(ge=10, le=100)]
+    memory_high_percent: Annotated[int, Field(ge=10, le=100)]
+    latency_high_seconds: Annotated[float, Field(gt=0)]
+    root_volume_gb: Annotated[int, Field(ge=8)]
+    health_check_path: str
+
+    @model_validator(mode="after")
+    def _sizes(self) -> WebConfig:
+        if not self.min_size <= self.desired_capacity <= self.max_size:
+            raise ValueError(
+                f"desired_capacity: {self.desired_capacity} must lie between min_size={self.min_size} "
+                f"and max_size={self.max_size}"
+            )
+        return self
+
+
+class ObservabilityConfig(Strict):
+    alarm_email: str | None = None
+    xray_sampling_rate: Annotated[float, Field(ge=0, le=1)]
+    rds_cpu_percent: Annotated[int, Field(ge=1, le=100)]
+    rds_free_storage_gb: Annotated[int, Field(ge=1)]
+    redis_cpu_percent: Annotated[int, Field(ge=1, le=100)]
+    ecs_cpu_percent: Annotated[int, Field(ge=1, le=100)]
+    ecs_memory_percent: Annotated[int, Field(ge=1, le=100)]
+    alb_5xx_per_minute: Annotated[int, Field(ge=1)]
+
+
 class Components(Strict):
-    network: NetworkConfig
     kms: KmsConfig
+    network: NetworkConfig
+    storage: StorageConfig
+    redis: RedisConfig
+    database: DatabaseConfig
+    edge: EdgeConfig
+    lms: LmsConfig
+    web: WebConfig
+    observability: ObservabilityConfig
 
 
 # --- the whole environment ----------------------------------------------------------------

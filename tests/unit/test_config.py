@@ -45,7 +45,11 @@ def test_layers_are_read_root_account_region_env_component():
         "prod/account.toml",
         "prod/sa-east-1/region.toml",
         "prod/sa-east-1/prod/env.toml",
+        "prod/sa-east-1/prod/database.toml",
+        "prod/sa-east-1/prod/lms.toml",
         "prod/sa-east-1/prod/network.toml",
+        "prod/sa-east-1/prod/redis.toml",
+        "prod/sa-east-1/prod/web.toml",
     ]
 
 
@@ -189,6 +193,27 @@ def test_reports_every_problem_at_once(layers, write):
     write(f"{DEV}/network.toml", 'cidr = "nope"\naz_count = 9\n')
     message = error_of("dev", layers)
     assert "components.network.cidr" in message and "components.network.az_count" in message
+
+
+def test_fails_when_backups_are_kept_under_7_days(layers, write):
+    write(f"{DEV}/database.toml", "backup_retention_days = 3\n")
+    message = error_of("dev", layers)
+    assert f"{DEV}/database.toml: components.database.backup_retention_days: 3 days: automated backups" in message
+
+
+def test_fails_when_desired_tasks_lie_outside_min_and_max(layers, write):
+    write(f"{DEV}/lms.toml", "desired_count = 9\n")
+    assert "components.lms: desired_count: 9 must lie between min_count=2 and max_count=4" in error_of("dev", layers)
+
+
+def test_fails_when_redis_has_nothing_to_fail_over_to(layers, write):
+    write(f"{DEV}/redis.toml", "num_cache_clusters = 1\n")
+    assert "components.redis.num_cache_clusters: Input should be greater than or equal to 2" in error_of("dev", layers)
+
+
+def test_fails_when_a_requested_certificate_has_no_zone(layers, write):
+    write(f"{DEV}/edge.toml", 'certificate = "request"\n')
+    assert "hosted_zone_id: required when certificate" in error_of("dev", layers)
 
 
 def test_az_count_cannot_exceed_the_listed_zones(layers, write):

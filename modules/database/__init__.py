@@ -1,0 +1,3 @@
+from modules.database.construct import Database, DatabaseProps
+
+__all__ = ["Database", "DatabaseProps"]

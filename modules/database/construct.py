@@ -1,0 +1,119 @@
+"""RDS MySQL: Multi-AZ, KMS-encrypted, private, with its password managed by RDS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.cdk import Construct, aws
+from infra.deployment import Deployment
+from infra.label import Label
+from modules.network import Network
+from modules.policy import assume_role
+from modules.security import SecurityGroup, allow_in
+
+MYSQL_PORT = 3306
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+LOG_EXPORTS = ["error", "general", "slowquery"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseProps:
+    label: Label
+    deployment: Deployment
+    network: Network
+    key: aws.kms_key.KmsKey
+    engine_version: str = "8.0"
+    instance_class: str = "db.t3.medium"
+    allocated_storage_gb: int = 50
+    # Storage grows by itself up to this ceiling.
+    max_allocated_storage_gb: int = 200
+    # A standby in another zone, promoted automatically on failure.
+    multi_az: bool = True
+    backup_retention_days: int = 7
+    monitoring_interval_seconds: int = 60
+    master_username: str = "lmsadmin"
+    # When true the instance cannot be deleted and a final snapshot is kept on destroy.
+    deletion_protection: bool = False
+
+    def __post_init__(self) -> None:
+        if not 7 <= self.backup_retention_days <= 35:
+            raise ValueError("backup_retention_days must be 7..35: keep automated backups at least a week")
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise ValueError("max_allocated_storage_gb must be at least allocated_storage_gb")
+
+
+class Database(Construct):
+    """A private MySQL instance whose master password never leaves Secrets Manager.
+
+    RDS creates and rotates the master password in a secret encrypted with `key`
+    (`manage_master_user_password`): no password is in configuration, state or plans.
+    Connections must use TLS (`require_secure_transport`). Creates a security group that
+    admits nothing; `allow_from(group)` opens 3306.
+    """
+
+    port = MYSQL_PORT
+
+    def __init__(self, scope: Construct, construct_id: str, props: DatabaseProps) -> None:
+        super().__init__(scope, construct_id)
+        label, major = props.label, ".".join(props.engine_version.split(".")[:2])
+        subnets = aws.db_subnet_group.DbSubnetGroup(
+            self, "SubnetGroup", name=label.name("rds-subnets"), subnet_ids=props.network.private_subnet_ids,
+            description="Private subnets for the LMS database", tags=label.name_tag("rds-subnets"),
+        )
+        params = aws.db_parameter_group.DbParameterGroup(
+            self, "Parameters", name=label.name("rds-params"), family=f"mysql{major}",
+            description="TLS-only connections",
+            parameter=[aws.db_parameter_group.DbParameterGroupParameter(name="require_secure_transport", value="1")],
+            tags=label.name_tag("rds-params"),
+        )
+        self.security_group = aws.security_group.SecurityGroup(
+            self, "SecurityGroup", name=label.name("secgroup-rds"), vpc_id=props.network.vpc_id,
+            description="LMS database: 3306 only from the groups allowed by allow_from",
+            tags=label.name_tag("secgroup-rds"),
+        )
+        monitoring = aws.iam_role.IamRole(
+            self, "MonitoringRole", name=label.name("role-rds-monitoring", max_length=64),
+            assume_role_policy=assume_role("monitoring.rds.amazonaws.com", source_account=props.deployment.account_id),
+            tags=label.name_tag("role-rds-monitoring"),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "MonitoringPolicy", role=monitoring.name, policy_arn=ENHANCED_MONITORING_POLICY
+        )
+        identifier = label.name("rds-lms")
+        self.instance = aws.db_instance.DbInstance(
+            self, "Instance", identifier=identifier, engine="mysql", engine_version=props.engine_version,
+            instance_class=props.instance_class, allocated_storage=props.allocated_storage_gb,
+            max_allocated_storage=props.max_allocated_storage_gb, storage_type="gp3",
+            storage_encrypted=True, kms_key_id=props.key.arn,
+            multi_az=props.multi_az, db_subnet_group_name=subnets.name, parameter_group_name=params.name,
+            vpc_security_group_ids=[self.security_group.id], publicly_accessible=False, port=MYSQL_PORT,
+            username=props.master_username, manage_master_user_password=True,
+            master_user_secret_kms_key_id=props.key.arn, iam_database_authentication_enabled=True,
+            backup_retention_period=props.backup_retention_days, backup_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00", copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True, deletion_protection=props.deletion_protection,
+            skip_final_snapshot=not props.deletion_protection,
+            final_snapshot_identifier=f"{identifier}-final" if props.deletion_protection else None,
+            monitoring_interval=props.monitoring_interval_seconds, monitoring_role_arn=monitoring.arn,
+            performance_insights_enabled=True, performance_insights_kms_key_id=props.key.arn,
+            performance_insights_retention_period=7,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            tags=label.name_tag("rds-lms"),
+        )
+
+    def allow_from(self, group: SecurityGroup, name: str) -> None:
+        """Open 3306 from `group` (its egress is its owner's to write)."""
+        allow_in(self, f"MysqlFrom{name}", group=self.security_group, source=group, port=MYSQL_PORT,
+                 description=f"MySQL from the {name} tier")
+
+    @property
+    def db_instance_identifier(self) -> str:
+        return self.instance.identifier
+
+    @property
+    def db_instance_endpoint(self) -> str:
+        return self.instance.address
+
+    @property
+    def master_secret_arn(self) -> str:
+        return self.instance.master_user_secret.get(0).secret_arn

@@ -1,0 +1,3 @@
+from modules.edge.construct import Edge, EdgeProps
+
+__all__ = ["Edge", "EdgeProps"]

@@ -1,0 +1,3 @@
+from modules.lms.construct import Lms, LmsProps
+
+__all__ = ["Lms", "LmsProps"]

@@ -1,0 +1,3 @@
+from modules.observability.construct import Observability, ObservabilityProps
+
+__all__ = ["Observability", "ObservabilityProps"]

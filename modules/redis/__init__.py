@@ -1,0 +1,3 @@
+from modules.redis.construct import Redis, RedisProps
+
+__all__ = ["Redis", "RedisProps"]

@@ -1,0 +1,50 @@
+"""Security group rules as verbs: one rule per (group, peer, port), each with a reason.
+
+Groups start empty (deny by default). The module that owns a target writes the rules that
+let others reach it; these helpers are how it writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from infra.cdk import Construct, aws
+
+SecurityGroup = aws.security_group.SecurityGroup
+
+
+def allow_in(scope: Construct, construct_id: str, *, group: SecurityGroup, source: SecurityGroup, port: int,
+             description: str) -> None:
+    aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        scope, construct_id, security_group_id=group.id, referenced_security_group_id=source.id,
+        ip_protocol="tcp", from_port=port, to_port=port, description=description,
+    )
+
+
+def allow_out(scope: Construct, construct_id: str, *, group: SecurityGroup, port: int, description: str,
+              destination: SecurityGroup | None = None, cidr: str | None = None) -> None:
+    if (destination is None) == (cidr is None):
+        raise ValueError("give exactly one of destination (a security group) or cidr")
+    aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        scope, construct_id, security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+        description=description,
+        **({"referenced_security_group_id": destination.id} if destination is not None else {"cidr_ipv4": cidr}),
+    )
+
+
+class Reachable(Protocol):
+    """A store a tier can reach: its security group and port."""
+
+    security_group: SecurityGroup
+    port: int
+
+
+def reach(scope: Construct, name: str, *, group: SecurityGroup, store: Reachable, description: str) -> None:
+    """Egress from a tier's group to a store's group, written by the tier's own module."""
+    allow_out(scope, f"To{name}", group=group, destination=store.security_group, port=store.port,
+              description=description)
+
+
+def owner_scope(resource: Construct) -> Construct:
+    """Where a grant to `resource` is written: beside it, in its own stack (no cycles)."""
+    return resource.node.scope  # type: ignore[return-value]

@@ -1,0 +1,3 @@
+from modules.storage.construct import Storage, StorageProps
+
+__all__ = ["Storage", "StorageProps"]

@@ -1,0 +1,3 @@
+from modules.web.construct import Web, WebProps
+
+__all__ = ["Web", "WebProps"]
