@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -148,7 +149,14 @@ def up(envs: Envs = None) -> None:
             r = synthesize(chosen)
             return f"{len(r.stacks)} stacks" + (" (reused)" if r.reused else f", load {r.load_seconds:.1f} s")
 
+        def do_scan() -> str:
+            detail, ok = _scan(chosen)
+            if not ok:
+                raise RuntimeError(detail)
+            return detail
+
         loop.phase("synth", do_synth)
+        loop.phase("scan", do_scan)
         loop.phase("validate", lambda: _validate_all(chosen, None))
     except PhaseFailed as exc:
         loop.report()
@@ -185,6 +193,42 @@ def _report(outcome: Any) -> None:
     colour = {"ok": "green", "failed": "red", "skipped": "yellow"}[outcome.status]
     detail = outcome.detail if outcome.status == "ok" else outcome.detail.replace("[", "\\[")
     out.print(f"[{colour}]{outcome.status:>7}[/{colour}] {outcome.stack} ({outcome.seconds:.1f} s) {detail}")
+
+
+@app.command()
+@handles_errors
+def scan(
+    envs: Envs = None,
+    sarif: Annotated[Path | None, typer.Option(help="Also write SARIF here.")] = None,
+) -> None:
+    """checkov (with the suppressions of infra/policy) and our own rules, on every stack."""
+    chosen = _envs(envs)
+    detail, ok = _scan(chosen, sarif)
+    (out if ok else err).print(detail)
+    if not ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _scan(chosen: list[str], sarif_path: Path | None = None) -> tuple[str, bool]:
+    from infra import scan as scanning
+
+    g = _graph(chosen)
+    names = g.for_environments(chosen)
+    result = scanning.scan(g, names)
+    violations = scanning.own_rules(g, names)
+    for f in result.findings:
+        err.print(f"[red]checkov[/red] {f.stack}: {f.check_id} {f.resource}: {f.check_name}")
+    for v in violations:
+        err.print(f"[red]policy[/red] {v}", markup=True)
+    path = sarif_path or scanning.SCAN_DIR / "results.sarif"
+    path.write_text(json.dumps(scanning.sarif(result, violations), indent=1))
+    ok = result.ok and not violations
+    detail = (
+        f"{result.stacks} stacks: checkov {result.passed} passed, {len(result.findings)} failed, "
+        f"{len(result.suppressed)} suppressed (infra/policy/suppressions.toml); "
+        f"own rules {len(violations)} violations; SARIF {path}"
+    )
+    return detail, ok
 
 
 @app.command()

@@ -117,7 +117,7 @@ def build_redis(stack: InfraStack, cfg: EnvConfig, built: Built) -> Redis:
         ),
     )
     for name, group in _tiers(cfg, built["network"]).items():
-        redis.allow_from(group, name)  # type: ignore[arg-type]
+        redis.allow_from(group, name)
     stack.export("redis_replication_group_id", redis.replication_group_id, "Session cache replication group")
     stack.export("redis_primary_endpoint", redis.primary_endpoint, "Session cache primary endpoint (TLS)")
     stack.export("redis_app_user", redis.app_user_name, "IAM-authenticated cache user")
@@ -146,7 +146,7 @@ def build_database(stack: InfraStack, cfg: EnvConfig, built: Built) -> Database:
         ),
     )
     for name, group in _tiers(cfg, built["network"]).items():
-        database.allow_from(group, name)  # type: ignore[arg-type]
+        database.allow_from(group, name)
     stack.export("db_instance_identifier", database.db_instance_identifier, "LMS database instance")
     stack.export("db_instance_endpoint", database.db_instance_endpoint, "LMS database address")
     stack.export("db_master_secret_arn", database.master_secret_arn, "RDS-managed master secret (ARN only)")

@@ -21,7 +21,9 @@ from infra.config.layers import SUFFIX_VARIABLE
 from infra.paths import ENVIRONMENTS, REPO, SYNTH_OUT
 
 FINGERPRINT_FILE = "fingerprint.json"
-_INPUTS = (ENVIRONMENTS, REPO / "modules", REPO / "infra")
+# What synthesis reads: the layers, the modules, and the engine files that build stacks.
+_INPUTS = (ENVIRONMENTS, REPO / "modules", REPO / "infra" / "config")
+_ENGINE_FILES = ("app.py", "cdk.py", "components.py", "deployment.py", "label.py", "stack.py", "versions.py")
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,12 @@ class SynthResult:
 def fingerprint() -> str:
     """A hash of everything synthesis reads: layers, modules, engine, ENVIRONMENT_SUFFIX."""
     digest = hashlib.sha256()
-    for root in _INPUTS:
-        for path in sorted(root.rglob("*")):
-            if path.suffix in {".py", ".toml"} and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(REPO)).encode())
-                digest.update(path.read_bytes())
+    files = [p for root in _INPUTS for p in sorted(root.rglob("*")) if p.suffix in {".py", ".toml", ".sh"}]
+    files += [REPO / "infra" / name for name in _ENGINE_FILES]
+    for path in files:
+        if "__pycache__" not in path.parts:
+            digest.update(str(path).encode())
+            digest.update(path.read_bytes())
     digest.update(os.environ.get(SUFFIX_VARIABLE, "").encode())
     return digest.hexdigest()
 

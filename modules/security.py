@@ -6,28 +6,64 @@ let others reach it; these helpers are how it writes them.
 
 from __future__ import annotations
 
-from typing import Protocol
+import re
+from typing import Protocol, TypeAlias
 
 from infra.cdk import Construct, aws
+from infra.label import Label
 
-SecurityGroup = aws.security_group.SecurityGroup
+SecurityGroup: TypeAlias = aws.security_group.SecurityGroup
 
 
-def allow_in(scope: Construct, construct_id: str, *, group: SecurityGroup, source: SecurityGroup, port: int,
-             description: str) -> None:
+def _rule_tags(label: Label, construct_id: str) -> dict[str, str]:
+    return label.name_tag("sgr-" + re.sub(r"(?<!^)(?=[A-Z])", "-", construct_id).lower())
+
+
+def allow_in(
+    scope: Construct,
+    construct_id: str,
+    *,
+    label: Label,
+    group: SecurityGroup,
+    source: SecurityGroup,
+    port: int,
+    description: str,
+) -> None:
     aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        scope, construct_id, security_group_id=group.id, referenced_security_group_id=source.id,
-        ip_protocol="tcp", from_port=port, to_port=port, description=description,
+        scope,
+        construct_id,
+        security_group_id=group.id,
+        referenced_security_group_id=source.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description=description,
+        tags=_rule_tags(label, construct_id),
     )
 
 
-def allow_out(scope: Construct, construct_id: str, *, group: SecurityGroup, port: int, description: str,
-              destination: SecurityGroup | None = None, cidr: str | None = None) -> None:
+def allow_out(
+    scope: Construct,
+    construct_id: str,
+    *,
+    label: Label,
+    group: SecurityGroup,
+    port: int,
+    description: str,
+    destination: SecurityGroup | None = None,
+    cidr: str | None = None,
+) -> None:
     if (destination is None) == (cidr is None):
         raise ValueError("give exactly one of destination (a security group) or cidr")
     aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-        scope, construct_id, security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+        scope,
+        construct_id,
+        security_group_id=group.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
         description=description,
+        tags=_rule_tags(label, construct_id),
         **({"referenced_security_group_id": destination.id} if destination is not None else {"cidr_ipv4": cidr}),
     )
 
@@ -39,10 +75,19 @@ class Reachable(Protocol):
     port: int
 
 
-def reach(scope: Construct, name: str, *, group: SecurityGroup, store: Reachable, description: str) -> None:
+def reach(
+    scope: Construct, name: str, *, label: Label, group: SecurityGroup, store: Reachable, description: str
+) -> None:
     """Egress from a tier's group to a store's group, written by the tier's own module."""
-    allow_out(scope, f"To{name}", group=group, destination=store.security_group, port=store.port,
-              description=description)
+    allow_out(
+        scope,
+        f"To{name}",
+        label=label,
+        group=group,
+        destination=store.security_group,
+        port=store.port,
+        description=description,
+    )
 
 
 def owner_scope(resource: Construct) -> Construct:

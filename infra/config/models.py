@@ -165,7 +165,7 @@ class EdgeConfig(Strict):
     @model_validator(mode="after")
     def _zone_for_requests(self) -> EdgeConfig:
         if self.certificate == "request" and not self.hosted_zone_id:
-            raise ValueError("hosted_zone_id: required when certificate = \"request\" (DNS validation)")
+            raise ValueError('hosted_zone_id: required when certificate = "request" (DNS validation)')
         return self
 
 

@@ -56,23 +56,36 @@ class Database(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseProps) -> None:
         super().__init__(scope, construct_id)
         label, major = props.label, ".".join(props.engine_version.split(".")[:2])
+        self._label = label
         subnets = aws.db_subnet_group.DbSubnetGroup(
-            self, "SubnetGroup", name=label.name("rds-subnets"), subnet_ids=props.network.private_subnet_ids,
-            description="Private subnets for the LMS database", tags=label.name_tag("rds-subnets"),
+            self,
+            "SubnetGroup",
+            name=label.name("rds-subnets"),
+            subnet_ids=props.network.private_subnet_ids,
+            description="Private subnets for the LMS database",
+            tags=label.name_tag("rds-subnets"),
         )
         params = aws.db_parameter_group.DbParameterGroup(
-            self, "Parameters", name=label.name("rds-params"), family=f"mysql{major}",
+            self,
+            "Parameters",
+            name=label.name("rds-params"),
+            family=f"mysql{major}",
             description="TLS-only connections",
             parameter=[aws.db_parameter_group.DbParameterGroupParameter(name="require_secure_transport", value="1")],
             tags=label.name_tag("rds-params"),
         )
         self.security_group = aws.security_group.SecurityGroup(
-            self, "SecurityGroup", name=label.name("secgroup-rds"), vpc_id=props.network.vpc_id,
+            self,
+            "SecurityGroup",
+            name=label.name("secgroup-rds"),
+            vpc_id=props.network.vpc_id,
             description="LMS database: 3306 only from the groups allowed by allow_from",
             tags=label.name_tag("secgroup-rds"),
         )
         monitoring = aws.iam_role.IamRole(
-            self, "MonitoringRole", name=label.name("role-rds-monitoring", max_length=64),
+            self,
+            "MonitoringRole",
+            name=label.name("role-rds-monitoring", max_length=64),
             assume_role_policy=assume_role("monitoring.rds.amazonaws.com", source_account=props.deployment.account_id),
             tags=label.name_tag("role-rds-monitoring"),
         )
@@ -81,21 +94,39 @@ class Database(Construct):
         )
         identifier = label.name("rds-lms")
         self.instance = aws.db_instance.DbInstance(
-            self, "Instance", identifier=identifier, engine="mysql", engine_version=props.engine_version,
-            instance_class=props.instance_class, allocated_storage=props.allocated_storage_gb,
-            max_allocated_storage=props.max_allocated_storage_gb, storage_type="gp3",
-            storage_encrypted=True, kms_key_id=props.key.arn,
-            multi_az=props.multi_az, db_subnet_group_name=subnets.name, parameter_group_name=params.name,
-            vpc_security_group_ids=[self.security_group.id], publicly_accessible=False, port=MYSQL_PORT,
-            username=props.master_username, manage_master_user_password=True,
-            master_user_secret_kms_key_id=props.key.arn, iam_database_authentication_enabled=True,
-            backup_retention_period=props.backup_retention_days, backup_window="03:00-04:00",
-            maintenance_window="sun:05:00-sun:06:00", copy_tags_to_snapshot=True,
-            auto_minor_version_upgrade=True, deletion_protection=props.deletion_protection,
+            self,
+            "Instance",
+            identifier=identifier,
+            engine="mysql",
+            engine_version=props.engine_version,
+            instance_class=props.instance_class,
+            allocated_storage=props.allocated_storage_gb,
+            max_allocated_storage=props.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=props.key.arn,
+            multi_az=props.multi_az,
+            db_subnet_group_name=subnets.name,
+            parameter_group_name=params.name,
+            vpc_security_group_ids=[self.security_group.id],
+            publicly_accessible=False,
+            port=MYSQL_PORT,
+            username=props.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=props.key.arn,
+            iam_database_authentication_enabled=True,
+            backup_retention_period=props.backup_retention_days,
+            backup_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00",
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            deletion_protection=props.deletion_protection,
             skip_final_snapshot=not props.deletion_protection,
             final_snapshot_identifier=f"{identifier}-final" if props.deletion_protection else None,
-            monitoring_interval=props.monitoring_interval_seconds, monitoring_role_arn=monitoring.arn,
-            performance_insights_enabled=True, performance_insights_kms_key_id=props.key.arn,
+            monitoring_interval=props.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring.arn,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=props.key.arn,
             performance_insights_retention_period=7,
             enabled_cloudwatch_logs_exports=LOG_EXPORTS,
             tags=label.name_tag("rds-lms"),
@@ -103,8 +134,15 @@ class Database(Construct):
 
     def allow_from(self, group: SecurityGroup, name: str) -> None:
         """Open 3306 from `group` (its egress is its owner's to write)."""
-        allow_in(self, f"MysqlFrom{name}", group=self.security_group, source=group, port=MYSQL_PORT,
-                 description=f"MySQL from the {name} tier")
+        allow_in(
+            self,
+            f"MysqlFrom{name}",
+            label=self._label,
+            group=self.security_group,
+            source=group,
+            port=MYSQL_PORT,
+            description=f"MySQL from the {name} tier",
+        )
 
     @property
     def db_instance_identifier(self) -> str:

@@ -15,12 +15,16 @@ from modules.security import SecurityGroup, allow_out
 HTTPS_PORT = 443
 # ALB access logs are written by the regional ELB account (regions older than 2022).
 ELB_LOG_ACCOUNTS = {"sa-east-1": "507241528517", "us-east-1": "127311923021", "eu-west-1": "156460612806"}
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
-)
+# AWS managed rule groups, in priority order; a group's rules may be set to count only.
+MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesCommonRuleSet": (),
+    "AWSManagedRulesKnownBadInputsRuleSet": (),  # includes Log4j (CVE-2021-44228) patterns
+    "AWSManagedRulesSQLiRuleSet": (),
+    "AWSManagedRulesAmazonIpReputationList": (),
+    # Blocks Tor and anonymous proxies; schools and companies often egress through cloud
+    # hosts, so that rule only counts.
+    "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,30 +71,56 @@ class Edge(Construct):
         label, dep = props.label, props.deployment
         self._props = props
         self.security_group = aws.security_group.SecurityGroup(
-            self, "SecurityGroup", name=label.name("secgroup-alb"), vpc_id=props.network.vpc_id,
-            description="Public ALB: HTTPS in from anywhere, nothing else", tags=label.name_tag("secgroup-alb"),
+            self,
+            "SecurityGroup",
+            name=label.name("secgroup-alb"),
+            vpc_id=props.network.vpc_id,
+            description="Public ALB: HTTPS in from anywhere, nothing else",
+            tags=label.name_tag("secgroup-alb"),
         )
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, "HttpsIn", security_group_id=self.security_group.id, cidr_ipv4="0.0.0.0/0", ip_protocol="tcp",
-            from_port=HTTPS_PORT, to_port=HTTPS_PORT, description="HTTPS from the internet",
+            self,
+            "HttpsIn",
+            security_group_id=self.security_group.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="HTTPS from the internet",
+            tags=label.name_tag("sgr-https-in"),
         )
         logs_bucket = self._access_log_bucket(label, dep)
         self.load_balancer = aws.lb.Lb(
-            self, "LoadBalancer", name=label.name("alb", max_length=32), load_balancer_type="application",
-            internal=False, security_groups=[self.security_group.id], subnets=props.network.public_subnet_ids,
-            drop_invalid_header_fields=True, desync_mitigation_mode="strictest", enable_http2=True,
+            self,
+            "LoadBalancer",
+            name=label.name("alb", max_length=32),
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[self.security_group.id],
+            subnets=props.network.public_subnet_ids,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_http2=True,
             enable_deletion_protection=props.deletion_protection,
             access_logs=aws.lb.LbAccessLogs(bucket=logs_bucket.id, enabled=True, prefix="alb"),
             tags=label.name_tag("alb"),
         )
         self.listener = aws.lb_listener.LbListener(
-            self, "HttpsListener", load_balancer_arn=self.load_balancer.arn, port=HTTPS_PORT, protocol="HTTPS",
-            ssl_policy=props.ssl_policy, certificate_arn=self._certificate(props),
-            default_action=[aws.lb_listener.LbListenerDefaultAction(
-                type="fixed-response",
-                fixed_response=aws.lb_listener.LbListenerDefaultActionFixedResponse(
-                    content_type="text/plain", status_code="404", message_body="not found"),
-            )],
+            self,
+            "HttpsListener",
+            load_balancer_arn=self.load_balancer.arn,
+            port=HTTPS_PORT,
+            protocol="HTTPS",
+            ssl_policy=props.ssl_policy,
+            certificate_arn=self._certificate(props),
+            default_action=[
+                aws.lb_listener.LbListenerDefaultAction(
+                    type="fixed-response",
+                    fixed_response=aws.lb_listener.LbListenerDefaultActionFixedResponse(
+                        content_type="text/plain", status_code="404", message_body="not found"
+                    ),
+                )
+            ],
             tags=label.name_tag("alb-https"),
         )
         self._waf(props)
@@ -106,13 +136,23 @@ class Edge(Construct):
                 self, "Certificate", domain=wildcard, statuses=["ISSUED"], most_recent=True
             ).arn
         cert = aws.acm_certificate.AcmCertificate(
-            self, "Certificate", domain_name=wildcard, validation_method="DNS",
-            lifecycle={"create_before_destroy": True}, tags=props.label.name_tag("cert-edge"),
+            self,
+            "Certificate",
+            domain_name=wildcard,
+            validation_method="DNS",
+            lifecycle={"create_before_destroy": True},
+            tags=props.label.name_tag("cert-edge"),
         )
         option = cert.domain_validation_options.get(0)
         record = aws.route53_record.Route53Record(
-            self, "CertificateValidationRecord", zone_id=str(props.hosted_zone_id), name=option.resource_record_name,
-            type=option.resource_record_type, records=[option.resource_record_value], ttl=60, allow_overwrite=True,
+            self,
+            "CertificateValidationRecord",
+            zone_id=str(props.hosted_zone_id),
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=60,
+            allow_overwrite=True,
         )
         return aws.acm_certificate_validation.AcmCertificateValidation(
             self, "CertificateValidation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn]
@@ -120,51 +160,94 @@ class Edge(Construct):
 
     def _access_log_bucket(self, label: Label, dep: Deployment) -> aws.s3_bucket.S3Bucket:
         bucket = aws.s3_bucket.S3Bucket(
-            self, "AccessLogs", bucket=label.name(f"alb-logs-{dep.account_id}"),
-            force_destroy=not self._props.deletion_protection, tags=label.name_tag(f"alb-logs-{dep.account_id}"),
+            self,
+            "AccessLogs",
+            bucket=label.name(f"alb-logs-{dep.account_id}"),
+            force_destroy=not self._props.deletion_protection,
+            tags=label.name_tag(f"alb-logs-{dep.account_id}"),
         )
         aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "AccessLogsPrivate", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "AccessLogsPrivate",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "AccessLogsOwnership", bucket=bucket.id,
+            self,
+            "AccessLogsOwnership",
+            bucket=bucket.id,
             rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "AccessLogsVersioning", bucket=bucket.id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+            self,
+            "AccessLogsVersioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+                status="Enabled"
+            ),
         )
         # ALB log delivery supports only S3-managed keys (SSE-S3), not KMS.
         aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
-            self, "AccessLogsEncryption", bucket=bucket.id,
-            rule=[aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                    sse_algorithm="AES256"),
-            )],
+            self,
+            "AccessLogsEncryption",
+            bucket=bucket.id,
+            rule=[
+                aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256"
+                    ),
+                )
+            ],
         )
         aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
-            self, "AccessLogsLifecycle", bucket=bucket.id,
-            rule=[aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
-                id="expire-logs", status="Enabled",
-                filter=[aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                expiration=[aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleExpiration(
-                    days=self._props.log_retention_days)],
-                noncurrent_version_expiration=[
-                    aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=30)],
-                abort_incomplete_multipart_upload=[
-                    aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=7)],
-            )],
+            self,
+            "AccessLogsLifecycle",
+            bucket=bucket.id,
+            rule=[
+                aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
+                    id="expire-logs",
+                    status="Enabled",
+                    filter=[aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[
+                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleExpiration(
+                            days=self._props.log_retention_days
+                        )
+                    ],
+                    noncurrent_version_expiration=[
+                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=30
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=7
+                        )
+                    ],
+                )
+            ],
         )
         aws.s3_bucket_policy.S3BucketPolicy(
-            self, "AccessLogsPolicy", bucket=bucket.id,
+            self,
+            "AccessLogsPolicy",
+            bucket=bucket.id,
             policy=document(
-                statement("ElbWritesLogs", ["s3:PutObject"], f"{bucket.arn}/alb/AWSLogs/{dep.account_id}/*",
-                          principal={"AWS": f"arn:{dep.partition}:iam::{ELB_LOG_ACCOUNTS[dep.region]}:root"}),
-                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                 "Resource": [bucket.arn, f"{bucket.arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                statement(
+                    "ElbWritesLogs",
+                    ["s3:PutObject"],
+                    f"{bucket.arn}/alb/AWSLogs/{dep.account_id}/*",
+                    principal={"AWS": f"arn:{dep.partition}:iam::{ELB_LOG_ACCOUNTS[dep.region]}:root"},
+                ),
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, f"{bucket.arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
             ),
         )
         return bucket
@@ -175,38 +258,72 @@ class Edge(Construct):
         visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True}
         rules: list[dict[str, Any]] = [
             {
-                "name": group, "priority": i + 1, "override_action": [{"none": [{}]}],
-                "statement": [{"managed_rule_group_statement": [{"name": group, "vendor_name": "AWS"}]}],
+                "name": group,
+                "priority": i + 1,
+                "override_action": [{"none": [{}]}],
+                "statement": [
+                    {
+                        "managed_rule_group_statement": [
+                            {
+                                "name": group,
+                                "vendor_name": "AWS",
+                                "rule_action_override": [
+                                    {"name": rule, "action_to_use": [{"count": [{}]}]} for rule in count_only
+                                ],
+                            }
+                        ]
+                    }
+                ],
                 "visibility_config": [{**visibility, "metric_name": f"{metric}{group}"}],
             }
-            for i, group in enumerate(MANAGED_RULE_GROUPS)
+            for i, (group, count_only) in enumerate(MANAGED_RULE_GROUPS.items())
         ]
-        rules.append({
-            "name": "RateLimitPerIp", "priority": len(rules) + 1, "action": [{"block": [{}]}],
-            "statement": [{"rate_based_statement": [
-                {"limit": props.rate_limit_per_5_minutes, "aggregate_key_type": "IP"}]}],
-            "visibility_config": [{**visibility, "metric_name": f"{metric}RateLimit"}],
-        })
+        rules.append(
+            {
+                "name": "RateLimitPerIp",
+                "priority": len(rules) + 1,
+                "action": [{"block": [{}]}],
+                "statement": [
+                    {"rate_based_statement": [{"limit": props.rate_limit_per_5_minutes, "aggregate_key_type": "IP"}]}
+                ],
+                "visibility_config": [{**visibility, "metric_name": f"{metric}RateLimit"}],
+            }
+        )
         self.web_acl = aws.wafv2_web_acl.Wafv2WebAcl(
-            self, "WebAcl", name=label.name("waf"), scope="REGIONAL",
+            self,
+            "WebAcl",
+            name=label.name("waf"),
+            scope="REGIONAL",
             description="ALB protection: AWS managed rule groups and a per-IP rate limit",
-            default_action=aws.wafv2_web_acl.Wafv2WebAclDefaultAction(allow=aws.wafv2_web_acl.Wafv2WebAclDefaultActionAllow()),
+            default_action=aws.wafv2_web_acl.Wafv2WebAclDefaultAction(
+                allow=aws.wafv2_web_acl.Wafv2WebAclDefaultActionAllow()
+            ),
             visibility_config=aws.wafv2_web_acl.Wafv2WebAclVisibilityConfig(
-                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=metric),
+                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=metric
+            ),
             tags=label.name_tag("waf"),
         )
         self.web_acl.add_override("rule", rules)
         # WAF requires log groups named aws-waf-logs-*.
         waf_logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "WafLogs", name=f"aws-waf-logs-{label.name('edge')}", retention_in_days=props.log_retention_days,
-            kms_key_id=props.logs_key.arn, tags=label.name_tag("waf-logs"),
+            self,
+            "WafLogs",
+            name=f"aws-waf-logs-{label.name('edge')}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.logs_key.arn,
+            tags=label.name_tag("waf-logs"),
         )
         aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
-            self, "WafLogging", resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn],
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[waf_logs.arn],
             redacted_fields=[
                 aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfigurationRedactedFields(
                     single_header=aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(
-                        name=header))
+                        name=header
+                    )
+                )
                 for header in ("authorization", "cookie")
             ],
         )
@@ -216,22 +333,46 @@ class Edge(Construct):
 
     # --- behaviour -------------------------------------------------------------------------
 
-    def route(self, scope: Construct, name: str, *, host: str, priority: int, target_group: Any,
-              target_group_security: SecurityGroup, port: int) -> None:
+    def route(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        host: str,
+        priority: int,
+        target_group: Any,
+        target_group_security: SecurityGroup,
+        port: int,
+    ) -> None:
         """Send https://<host>.<domain> to `target_group`, written in the workload's `scope`.
 
         Also lets the ALB reach the targets' group on `port` (egress on the ALB's group;
         the target module writes the matching ingress on its own group).
         """
         aws.lb_listener_rule.LbListenerRule(
-            scope, f"{name}Route", listener_arn=self.listener.arn, priority=priority,
-            condition=[aws.lb_listener_rule.LbListenerRuleCondition(
-                host_header=aws.lb_listener_rule.LbListenerRuleConditionHostHeader(values=[f"{host}.{self._props.domain}"]))],
+            scope,
+            f"{name}Route",
+            listener_arn=self.listener.arn,
+            priority=priority,
+            condition=[
+                aws.lb_listener_rule.LbListenerRuleCondition(
+                    host_header=aws.lb_listener_rule.LbListenerRuleConditionHostHeader(
+                        values=[f"{host}.{self._props.domain}"]
+                    )
+                )
+            ],
             action=[aws.lb_listener_rule.LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
             tags=self._props.label.name_tag(f"alb-rule-{host}"),
         )
-        allow_out(scope, f"AlbTo{name}", group=self.security_group, destination=target_group_security, port=port,
-                  description=f"ALB to the {name} targets")
+        allow_out(
+            scope,
+            f"AlbTo{name}",
+            label=self._props.label,
+            group=self.security_group,
+            destination=target_group_security,
+            port=port,
+            description=f"ALB to the {name} targets",
+        )
 
     @property
     def load_balancer_arn(self) -> str:

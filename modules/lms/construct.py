@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from infra.cdk import Construct, aws
 from infra.deployment import Deployment
@@ -18,8 +19,15 @@ from modules.storage import Storage
 
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"
 CONTENT_PATH = "/mnt/content"
-FARGATE_SIZES = {256: (512, 2048), 512: (1024, 4096), 1024: (2048, 8192), 2048: (4096, 16384),
-                 4096: (8192, 30720), 8192: (16384, 61440), 16384: (32768, 122880)}
+FARGATE_SIZES = {
+    256: (512, 2048),
+    512: (1024, 4096),
+    1024: (2048, 8192),
+    2048: (4096, 16384),
+    4096: (8192, 30720),
+    8192: (16384, 61440),
+    16384: (32768, 122880),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,22 +85,33 @@ class Lms(Construct):
             self, "DbCredentials", name=props.db_secret_name
         )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "Logs", name=f"/ecs/{label.name('lms')}", retention_in_days=props.log_retention_days,
-            kms_key_id=props.logs_key.arn, tags=label.name_tag("lms-logs"),
+            self,
+            "Logs",
+            name=f"/ecs/{label.name('lms')}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.logs_key.arn,
+            tags=label.name_tag("lms-logs"),
         )
         self.cluster = aws.ecs_cluster.EcsCluster(
-            self, "Cluster", name=label.name("ecs-lms"),
+            self,
+            "Cluster",
+            name=label.name("ecs-lms"),
             setting=[aws.ecs_cluster.EcsClusterSetting(name="containerInsights", value="enabled")],
             tags=label.name_tag("ecs-lms"),
         )
 
         execution = aws.iam_role.IamRole(
-            self, "ExecutionRole", name=label.name("role-lms-execution", max_length=64),
+            self,
+            "ExecutionRole",
+            name=label.name("role-lms-execution", max_length=64),
             assume_role_policy=assume_role("ecs-tasks.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-lms-execution"),
         )
         aws.iam_role_policy.IamRolePolicy(
-            self, "ExecutionPolicy", role=execution.id, name=label.name("policy-lms-execution", max_length=128),
+            self,
+            "ExecutionPolicy",
+            role=execution.id,
+            name=label.name("policy-lms-execution", max_length=128),
             policy=document(
                 statement("ReadDbCredentials", ["secretsmanager:GetSecretValue"], [secret.arn]),
                 statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
@@ -101,64 +120,130 @@ class Lms(Construct):
             ),
         )
         self.task_role = aws.iam_role.IamRole(
-            self, "TaskRole", name=label.name("role-lms-task", max_length=64),
+            self,
+            "TaskRole",
+            name=label.name("role-lms-task", max_length=64),
             assume_role_policy=assume_role("ecs-tasks.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-lms-task"),
         )
         aws.iam_role_policy.IamRolePolicy(
-            self, "TracePolicy", role=self.task_role.id, name=label.name("policy-lms-xray", max_length=128),
+            self,
+            "TracePolicy",
+            role=self.task_role.id,
+            name=label.name("policy-lms-xray", max_length=128),
             # X-Ray's write actions do not support resource-level permissions.
-            policy=document(statement("SendTraces", ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                                                     "xray:GetSamplingRules", "xray:GetSamplingTargets"], "*")),
+            policy=document(
+                statement(
+                    "SendTraces",
+                    [
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                    ],
+                    "*",
+                )
+            ),
         )
         props.storage.grant_read_write(self.task_role, "Lms")
         props.redis.grant_connect(self.task_role, "Lms")
 
         self.task_definition = aws.ecs_task_definition.EcsTaskDefinition(
-            self, "TaskDefinition", family=label.name("lms"), requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc", cpu=str(props.cpu), memory=str(props.memory_mib),
-            execution_role_arn=execution.arn, task_role_arn=self.task_role.arn,
+            self,
+            "TaskDefinition",
+            family=label.name("lms"),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(props.cpu),
+            memory=str(props.memory_mib),
+            execution_role_arn=execution.arn,
+            task_role_arn=self.task_role.arn,
             runtime_platform=aws.ecs_task_definition.EcsTaskDefinitionRuntimePlatform(
-                operating_system_family="LINUX", cpu_architecture="X86_64"),
-            volume=[aws.ecs_task_definition.EcsTaskDefinitionVolume(
-                name="content",
-                efs_volume_configuration=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfiguration(
-                    file_system_id=props.storage.file_system_id, transit_encryption="ENABLED",
-                    authorization_config=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
-                        access_point_id=props.storage.access_point_id, iam="ENABLED"),
-                ),
-            )],
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            volume=[
+                aws.ecs_task_definition.EcsTaskDefinitionVolume(
+                    name="content",
+                    efs_volume_configuration=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfiguration(
+                        file_system_id=props.storage.file_system_id,
+                        transit_encryption="ENABLED",
+                        authorization_config=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
+                            access_point_id=props.storage.access_point_id, iam="ENABLED"
+                        ),
+                    ),
+                )
+            ],
             container_definitions=self._containers(props, secret.arn),
             tags=label.name_tag("lms-task"),
         )
 
         self.target_group = aws.lb_target_group.LbTargetGroup(
-            self, "TargetGroup", name=label.name("tg-lms", max_length=32), port=props.container_port,
-            protocol="HTTP", target_type="ip", vpc_id=props.network.vpc_id, deregistration_delay="30",
+            self,
+            "TargetGroup",
+            name=label.name("tg-lms", max_length=32),
+            port=props.container_port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=props.network.vpc_id,
+            deregistration_delay="30",
             health_check=aws.lb_target_group.LbTargetGroupHealthCheck(
-                path=props.health_check_path, matcher="200", healthy_threshold=2, unhealthy_threshold=3, interval=15),
+                path=props.health_check_path, matcher="200", healthy_threshold=2, unhealthy_threshold=3, interval=15
+            ),
             stickiness=aws.lb_target_group.LbTargetGroupStickiness(type="lb_cookie", enabled=False),
             tags=label.name_tag("tg-lms"),
         )
-        props.edge.route(self, "Lms", host="lms", priority=props.route_priority, target_group=self.target_group,
-                         target_group_security=self.security_group, port=props.container_port)
-        allow_in(self, "FromAlb", group=self.security_group, source=props.edge.security_group,
-                 port=props.container_port, description="LMS from the ALB")
+        props.edge.route(
+            self,
+            "Lms",
+            host="lms",
+            priority=props.route_priority,
+            target_group=self.target_group,
+            target_group_security=self.security_group,
+            port=props.container_port,
+        )
+        allow_in(
+            self,
+            "FromAlb",
+            label=label,
+            group=self.security_group,
+            source=props.edge.security_group,
+            port=props.container_port,
+            description="LMS from the ALB",
+        )
         for name, store in (("Redis", props.redis), ("Database", props.database), ("Efs", props.storage)):
-            reach(self, name, group=self.security_group, store=store, description=f"LMS to {name}")
-        allow_out(self, "ToAwsApis", group=self.security_group, cidr="0.0.0.0/0", port=443,
-                  description="HTTPS to AWS APIs and the image registry (through NAT)")
+            reach(self, name, label=label, group=self.security_group, store=store, description=f"LMS to {name}")
+        allow_out(
+            self,
+            "ToAwsApis",
+            label=label,
+            group=self.security_group,
+            cidr="0.0.0.0/0",
+            port=443,
+            description="HTTPS to AWS APIs and the image registry (through NAT)",
+        )
 
         self.service = aws.ecs_service.EcsService(
-            self, "Service", name=label.name("svc-lms"), cluster=self.cluster.arn,
-            task_definition=self.task_definition.arn, desired_count=props.desired_count, launch_type="FARGATE",
-            platform_version="LATEST", propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            self,
+            "Service",
+            name=label.name("svc-lms"),
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=props.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
             health_check_grace_period_seconds=60,
             network_configuration=aws.ecs_service.EcsServiceNetworkConfiguration(
-                subnets=props.network.private_subnet_ids, security_groups=[self.security_group.id],
-                assign_public_ip=False),
-            load_balancer=[aws.ecs_service.EcsServiceLoadBalancer(
-                target_group_arn=self.target_group.arn, container_name="lms", container_port=props.container_port)],
+                subnets=props.network.private_subnet_ids,
+                security_groups=[self.security_group.id],
+                assign_public_ip=False,
+            ),
+            load_balancer=[
+                aws.ecs_service.EcsServiceLoadBalancer(
+                    target_group_arn=self.target_group.arn, container_name="lms", container_port=props.container_port
+                )
+            ],
             deployment_circuit_breaker=aws.ecs_service.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             lifecycle={"ignore_changes": ["desired_count"]},  # auto scaling owns it after creation
             tags=label.name_tag("svc-lms"),
@@ -166,11 +251,20 @@ class Lms(Construct):
         self._scaling(props)
 
     def _containers(self, props: LmsProps, secret_arn: str) -> str:
-        logging = {"logDriver": "awslogs", "options": {
-            "awslogs-group": self.log_group.name, "awslogs-region": props.deployment.region,
-            "awslogs-stream-prefix": "lms"}}
+        options = {
+            "awslogs-group": self.log_group.name,
+            "awslogs-region": props.deployment.region,
+            "awslogs-stream-prefix": "lms",
+        }
+        logging: dict[str, Any] = {
+            "logDriver": "awslogs",
+            "options": options,
+        }
         app = {
-            "name": "lms", "image": props.image, "essential": True, "readonlyRootFilesystem": True,
+            "name": "lms",
+            "image": props.image,
+            "essential": True,
+            "readonlyRootFilesystem": True,
             "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
             "secrets": [
                 {"name": "DB_USERNAME", "valueFrom": f"{secret_arn}:username::"},
@@ -189,18 +283,27 @@ class Lms(Construct):
             "logConfiguration": logging,
         }
         xray = {
-            "name": "xray-daemon", "image": XRAY_IMAGE, "essential": False, "readonlyRootFilesystem": True,
-            "cpu": 32, "memoryReservation": 256,
+            "name": "xray-daemon",
+            "image": XRAY_IMAGE,
+            "essential": False,
+            "readonlyRootFilesystem": True,
+            "cpu": 32,
+            "memoryReservation": 256,
             "portMappings": [{"containerPort": 2000, "protocol": "udp"}],
-            "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "xray"}},
+            "logConfiguration": {**logging, "options": {**options, "awslogs-stream-prefix": "xray"}},
         }
         return json.dumps([app, xray])
 
     def _scaling(self, props: LmsProps) -> None:
         resource_id = f"service/{self.cluster.name}/{self.service.name}"
         target = aws.appautoscaling_target.AppautoscalingTarget(
-            self, "ScalingTarget", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
-            resource_id=resource_id, min_capacity=props.min_count, max_capacity=props.max_count,
+            self,
+            "ScalingTarget",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=resource_id,
+            min_capacity=props.min_count,
+            max_capacity=props.max_count,
             tags=props.label.name_tag("lms-scaling"),
         )
         request_label = f"{props.edge.load_balancer.arn_suffix}/{self.target_group.arn_suffix}"
@@ -210,13 +313,20 @@ class Lms(Construct):
             "Requests": ("ALBRequestCountPerTarget", props.requests_per_target, request_label),
         }
         for name, (metric, value, resource_label) in policies.items():
-            spec = aws.appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+            scaling = aws.appautoscaling_policy
+            spec = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
             aws.appautoscaling_policy.AppautoscalingPolicy(
-                self, f"Scale{name}", name=props.label.name(f"scale-lms-{name.lower()}"),
-                policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
-                scalable_dimension=target.scalable_dimension, resource_id=target.resource_id,
+                self,
+                f"Scale{name}",
+                name=props.label.name(f"scale-lms-{name.lower()}"),
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
                 target_tracking_scaling_policy_configuration=aws.appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                    target_value=value, scale_in_cooldown=300, scale_out_cooldown=60,
+                    target_value=value,
+                    scale_in_cooldown=300,
+                    scale_out_cooldown=60,
                     predefined_metric_specification=spec(predefined_metric_type=metric, resource_label=resource_label),
                 ),
             )

@@ -52,63 +52,105 @@ class Redis(Construct):
         self._props = props
         self.group_id = label.name("redis-sessions", max_length=40)
         subnets = aws.elasticache_subnet_group.ElasticacheSubnetGroup(
-            self, "SubnetGroup", name=label.name("redis-subnets"), subnet_ids=props.network.private_subnet_ids,
-            description="Private subnets for the session cache", tags=label.name_tag("redis-subnets"),
+            self,
+            "SubnetGroup",
+            name=label.name("redis-subnets"),
+            subnet_ids=props.network.private_subnet_ids,
+            description="Private subnets for the session cache",
+            tags=label.name_tag("redis-subnets"),
         )
         params = aws.elasticache_parameter_group.ElasticacheParameterGroup(
-            self, "Parameters", name=label.name("redis-params"), family=f"redis{props.engine_version.split('.')[0]}",
+            self,
+            "Parameters",
+            name=label.name("redis-params"),
+            family=f"redis{props.engine_version.split('.')[0]}",
             description="Session cache: evict only keys with a TTL",
-            parameter=[aws.elasticache_parameter_group.ElasticacheParameterGroupParameter(
-                name="maxmemory-policy", value="volatile-lru")],
+            parameter=[
+                aws.elasticache_parameter_group.ElasticacheParameterGroupParameter(
+                    name="maxmemory-policy", value="volatile-lru"
+                )
+            ],
             tags=label.name_tag("redis-params"),
         )
         self.security_group = aws.security_group.SecurityGroup(
-            self, "SecurityGroup", name=label.name("secgroup-redis"), vpc_id=props.network.vpc_id,
+            self,
+            "SecurityGroup",
+            name=label.name("secgroup-redis"),
+            vpc_id=props.network.vpc_id,
             description="Session cache: 6379 only from the groups allowed by allow_from",
             tags=label.name_tag("secgroup-redis"),
         )
         disabled_default = aws.elasticache_user.ElasticacheUser(
-            self, "DefaultUserOff", user_id=label.name("redis-default", max_length=40), user_name="default",
-            engine="REDIS", access_string="off -@all",
+            self,
+            "DefaultUserOff",
+            user_id=label.name("redis-default", max_length=40),
+            user_name="default",
+            engine="REDIS",
+            access_string="off -@all",
             authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(type="no-password-required"),
             tags=label.name_tag("redis-default"),
         )
         self.app_user_name = label.name("redis-app", max_length=40)
         self.app_user = aws.elasticache_user.ElasticacheUser(
-            self, "AppUser", user_id=self.app_user_name, user_name=self.app_user_name, engine="REDIS",
+            self,
+            "AppUser",
+            user_id=self.app_user_name,
+            user_name=self.app_user_name,
+            engine="REDIS",
             access_string="on ~* +@all -@dangerous",
             authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(type="iam"),
             tags=label.name_tag("redis-app"),
         )
         users = aws.elasticache_user_group.ElasticacheUserGroup(
-            self, "Users", user_group_id=label.name("redis-users", max_length=40), engine="REDIS",
-            user_ids=[disabled_default.user_id, self.app_user.user_id], tags=label.name_tag("redis-users"),
+            self,
+            "Users",
+            user_group_id=label.name("redis-users", max_length=40),
+            engine="REDIS",
+            user_ids=[disabled_default.user_id, self.app_user.user_id],
+            tags=label.name_tag("redis-users"),
         )
         logs = {
             kind: aws.cloudwatch_log_group.CloudwatchLogGroup(
-                self, f"{kind.capitalize()}Log", name=f"/elasticache/{label.name(f'redis-{kind}-log')}",
-                retention_in_days=props.log_retention_days, kms_key_id=props.logs_key.arn,
+                self,
+                f"{kind.capitalize()}Log",
+                name=f"/elasticache/{label.name(f'redis-{kind}-log')}",
+                retention_in_days=props.log_retention_days,
+                kms_key_id=props.logs_key.arn,
                 tags=label.name_tag(f"redis-{kind}-log"),
             )
             for kind in ("slow", "engine")
         }
         zones = props.deployment.azs
         self.replication_group = aws.elasticache_replication_group.ElasticacheReplicationGroup(
-            self, "ReplicationGroup", replication_group_id=self.group_id, description="LMS and web sessions",
-            engine="redis", engine_version=props.engine_version, node_type=props.node_type, port=REDIS_PORT,
+            self,
+            "ReplicationGroup",
+            replication_group_id=self.group_id,
+            description="LMS and web sessions",
+            engine="redis",
+            engine_version=props.engine_version,
+            node_type=props.node_type,
+            port=REDIS_PORT,
             num_cache_clusters=props.num_cache_clusters,
             preferred_cache_cluster_azs=[zones[i % len(zones)] for i in range(props.num_cache_clusters)],
-            automatic_failover_enabled=True, multi_az_enabled=True,
-            at_rest_encryption_enabled="true", kms_key_id=props.key.arn,
-            transit_encryption_enabled=True, transit_encryption_mode="required",
+            automatic_failover_enabled=True,
+            multi_az_enabled=True,
+            at_rest_encryption_enabled="true",
+            kms_key_id=props.key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
             user_group_ids=[users.user_group_id],
-            subnet_group_name=subnets.name, parameter_group_name=params.name,
+            subnet_group_name=subnets.name,
+            parameter_group_name=params.name,
             security_group_ids=[self.security_group.id],
-            snapshot_retention_limit=props.snapshot_retention_days, snapshot_window="03:00-04:00",
-            maintenance_window="sun:05:00-sun:06:00", auto_minor_version_upgrade="true",
+            snapshot_retention_limit=props.snapshot_retention_days,
+            snapshot_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00",
+            auto_minor_version_upgrade="true",
             log_delivery_configuration=[
                 aws.elasticache_replication_group.ElasticacheReplicationGroupLogDeliveryConfiguration(
-                    destination=logs[kind].name, destination_type="cloudwatch-logs", log_format="json",
+                    destination=logs[kind].name,
+                    destination_type="cloudwatch-logs",
+                    log_format="json",
                     log_type=f"{kind}-log",
                 )
                 for kind in ("slow", "engine")
@@ -118,16 +160,26 @@ class Redis(Construct):
 
     def allow_from(self, group: SecurityGroup, name: str) -> None:
         """Open 6379 from `group` (its egress is its owner's to write)."""
-        allow_in(self, f"RedisFrom{name}", group=self.security_group, source=group, port=REDIS_PORT,
-                 description=f"Redis from the {name} tier")
+        allow_in(
+            self,
+            f"RedisFrom{name}",
+            label=self._props.label,
+            group=self.security_group,
+            source=group,
+            port=REDIS_PORT,
+            description=f"Redis from the {name} tier",
+        )
 
     def grant_connect(self, role: aws.iam_role.IamRole, name: str) -> None:
         """Let `role` sign in to the cache as the application user (IAM authentication)."""
         aws.iam_role_policy.IamRolePolicy(
-            owner_scope(role), f"{name}RedisConnect", role=role.id,
+            owner_scope(role),
+            f"{name}RedisConnect",
+            role=role.id,
             name=self._props.label.name(f"policy-redis-{name.lower()}", max_length=128),
-            policy=document(statement("ConnectAsAppUser", ["elasticache:Connect"],
-                                      [self.replication_group.arn, self.app_user.arn])),
+            policy=document(
+                statement("ConnectAsAppUser", ["elasticache:Connect"], [self.replication_group.arn, self.app_user.arn])
+            ),
         )
 
     @property

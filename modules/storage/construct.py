@@ -42,8 +42,13 @@ class Storage(Construct):
         label = props.label
         self._props = props
         self.file_system = aws.efs_file_system.EfsFileSystem(
-            self, "FileSystem", creation_token=label.name("efs-content"), encrypted=True, kms_key_id=props.key.arn,
-            performance_mode=props.performance_mode, throughput_mode=props.throughput_mode,
+            self,
+            "FileSystem",
+            creation_token=label.name("efs-content"),
+            encrypted=True,
+            kms_key_id=props.key.arn,
+            performance_mode=props.performance_mode,
+            throughput_mode=props.throughput_mode,
             lifecycle_policy=[
                 aws.efs_file_system.EfsFileSystemLifecyclePolicy(transition_to_ia=props.transition_to_ia),
                 aws.efs_file_system.EfsFileSystemLifecyclePolicy(transition_to_primary_storage_class="AFTER_1_ACCESS"),
@@ -51,30 +56,48 @@ class Storage(Construct):
             tags=label.name_tag("efs-content"),
         )
         aws.efs_backup_policy.EfsBackupPolicy(
-            self, "Backups", file_system_id=self.file_system.id,
+            self,
+            "Backups",
+            file_system_id=self.file_system.id,
             backup_policy=aws.efs_backup_policy.EfsBackupPolicyBackupPolicy(status="ENABLED"),
         )
         aws.efs_file_system_policy.EfsFileSystemPolicy(
-            self, "TlsOnly", file_system_id=self.file_system.id,
+            self,
+            "TlsOnly",
+            file_system_id=self.file_system.id,
             policy=document(
-                {"Sid": "DenyWithoutTls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*",
-                 "Resource": self.file_system.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                {
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "*",
+                    "Resource": self.file_system.arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
             ),
         )
         self.security_group = aws.security_group.SecurityGroup(
-            self, "SecurityGroup", name=label.name("secgroup-efs"), vpc_id=props.network.vpc_id,
+            self,
+            "SecurityGroup",
+            name=label.name("secgroup-efs"),
+            vpc_id=props.network.vpc_id,
             description="EFS mount targets: NFS only from the groups allowed by allow_from",
             tags=label.name_tag("secgroup-efs"),
         )
         self.mount_targets = [
             aws.efs_mount_target.EfsMountTarget(
-                self, f"MountTarget{i + 1}", file_system_id=self.file_system.id, subnet_id=subnet.id,
+                self,
+                f"MountTarget{i + 1}",
+                file_system_id=self.file_system.id,
+                subnet_id=subnet.id,
                 security_groups=[self.security_group.id],
             )
             for i, subnet in enumerate(props.network.private_subnets)
         ]
         self.access_point = aws.efs_access_point.EfsAccessPoint(
-            self, "ContentAccessPoint", file_system_id=self.file_system.id,
+            self,
+            "ContentAccessPoint",
+            file_system_id=self.file_system.id,
             posix_user=aws.efs_access_point.EfsAccessPointPosixUser(uid=CONTENT_UID, gid=CONTENT_UID),
             root_directory=aws.efs_access_point.EfsAccessPointRootDirectory(
                 path="/content",
@@ -89,13 +112,22 @@ class Storage(Construct):
 
     def allow_from(self, group: SecurityGroup, name: str) -> None:
         """Open NFS (2049) to the mount targets from `group` (its egress is its owner's)."""
-        allow_in(self, f"NfsFrom{name}", group=self.security_group, source=group, port=NFS_PORT,
-                 description=f"NFS from the {name} tier")
+        allow_in(
+            self,
+            f"NfsFrom{name}",
+            label=self._props.label,
+            group=self.security_group,
+            source=group,
+            port=NFS_PORT,
+            description=f"NFS from the {name} tier",
+        )
 
     def grant_read_write(self, role: aws.iam_role.IamRole, name: str) -> None:
         """Let `role` mount and write, only through the content access point."""
         aws.iam_role_policy.IamRolePolicy(
-            owner_scope(role), f"{name}EfsReadWrite", role=role.id,
+            owner_scope(role),
+            f"{name}EfsReadWrite",
+            role=role.id,
             name=self._props.label.name("policy-efs-rw", max_length=128),
             policy=document(
                 statement(

@@ -66,68 +66,127 @@ class Web(Construct):
         label, dep = props.label, props.deployment
         self.security_group = props.network.tier_security_group("web")
         role = aws.iam_role.IamRole(
-            self, "InstanceRole", name=label.name("role-web-instance", max_length=64),
+            self,
+            "InstanceRole",
+            name=label.name("role-web-instance", max_length=64),
             assume_role_policy=assume_role("ec2.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-web-instance"),
         )
         for i, arn in enumerate(INSTANCE_POLICIES):
-            aws.iam_role_policy_attachment.IamRolePolicyAttachment(self, f"InstancePolicy{i + 1}", role=role.name,
-                                                                   policy_arn=arn)
+            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+                self, f"InstancePolicy{i + 1}", role=role.name, policy_arn=arn
+            )
         profile = aws.iam_instance_profile.IamInstanceProfile(
-            self, "InstanceProfile", name=label.name("profile-web", max_length=128), role=role.name,
+            self,
+            "InstanceProfile",
+            name=label.name("profile-web", max_length=128),
+            role=role.name,
             tags=label.name_tag("profile-web"),
         )
         ami = aws.data_aws_ssm_parameter.DataAwsSsmParameter(self, "Ami", name=props.ami_parameter)
         tag_specs = [
             aws.launch_template.LaunchTemplateTagSpecifications(
-                resource_type=kind, tags={**label.tags, **label.name_tag(f"web-{kind}")})
+                resource_type=kind, tags={**label.tags, **label.name_tag(f"web-{kind}")}
+            )
             for kind in ("instance", "volume")
         ]
         self.launch_template = aws.launch_template.LaunchTemplate(
-            self, "LaunchTemplate", name=label.name("lt-web"), image_id=ami.insecure_value,
-            instance_type=props.instance_type, update_default_version=True,
+            self,
+            "LaunchTemplate",
+            name=label.name("lt-web"),
+            image_id=ami.insecure_value,
+            instance_type=props.instance_type,
+            update_default_version=True,
             iam_instance_profile=aws.launch_template.LaunchTemplateIamInstanceProfile(arn=profile.arn),
             vpc_security_group_ids=[self.security_group.id],
             metadata_options=aws.launch_template.LaunchTemplateMetadataOptions(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled"),
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled",
+            ),
             monitoring=aws.launch_template.LaunchTemplateMonitoring(enabled=True),
-            block_device_mappings=[aws.launch_template.LaunchTemplateBlockDeviceMappings(
-                device_name="/dev/xvda",
-                # Encrypted with the account's EBS key: a customer key would need a key-policy
-                # grant to the Auto Scaling service-linked role, which may not exist yet.
-                ebs=aws.launch_template.LaunchTemplateBlockDeviceMappingsEbs(
-                    volume_size=props.root_volume_gb, volume_type="gp3", encrypted="true", delete_on_termination="true"),
-            )],
+            block_device_mappings=[
+                aws.launch_template.LaunchTemplateBlockDeviceMappings(
+                    device_name="/dev/xvda",
+                    # Encrypted with the account's EBS key: a customer key would need a key-policy
+                    # grant to the Auto Scaling service-linked role, which may not exist yet.
+                    ebs=aws.launch_template.LaunchTemplateBlockDeviceMappingsEbs(
+                        volume_size=props.root_volume_gb,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
             user_data=base64.b64encode(USER_DATA.read_bytes()).decode(),
-            tag_specifications=tag_specs, tags=label.name_tag("lt-web"),
+            tag_specifications=tag_specs,
+            tags=label.name_tag("lt-web"),
         )
         self.target_group = aws.lb_target_group.LbTargetGroup(
-            self, "TargetGroup", name=label.name("tg-web", max_length=32), port=props.app_port, protocol="HTTP",
-            target_type="instance", vpc_id=props.network.vpc_id, deregistration_delay="30",
+            self,
+            "TargetGroup",
+            name=label.name("tg-web", max_length=32),
+            port=props.app_port,
+            protocol="HTTP",
+            target_type="instance",
+            vpc_id=props.network.vpc_id,
+            deregistration_delay="30",
             health_check=aws.lb_target_group.LbTargetGroupHealthCheck(
-                path=props.health_check_path, matcher="200", healthy_threshold=2, unhealthy_threshold=3, interval=15),
+                path=props.health_check_path, matcher="200", healthy_threshold=2, unhealthy_threshold=3, interval=15
+            ),
             tags=label.name_tag("tg-web"),
         )
-        props.edge.route(self, "Web", host="www", priority=props.route_priority, target_group=self.target_group,
-                         target_group_security=self.security_group, port=props.app_port)
-        allow_in(self, "FromAlb", group=self.security_group, source=props.edge.security_group, port=props.app_port,
-                 description="Web tier from the ALB")
+        props.edge.route(
+            self,
+            "Web",
+            host="www",
+            priority=props.route_priority,
+            target_group=self.target_group,
+            target_group_security=self.security_group,
+            port=props.app_port,
+        )
+        allow_in(
+            self,
+            "FromAlb",
+            label=label,
+            group=self.security_group,
+            source=props.edge.security_group,
+            port=props.app_port,
+            description="Web tier from the ALB",
+        )
         for name, store in (("Redis", props.redis), ("Database", props.database)):
-            reach(self, name, group=self.security_group, store=store, description=f"Web tier to {name}")
-        allow_out(self, "ToAwsApis", group=self.security_group, cidr="0.0.0.0/0", port=443,
-                  description="HTTPS to AWS APIs and package repositories (through NAT)")
+            reach(self, name, label=label, group=self.security_group, store=store, description=f"Web tier to {name}")
+        allow_out(
+            self,
+            "ToAwsApis",
+            label=label,
+            group=self.security_group,
+            cidr="0.0.0.0/0",
+            port=443,
+            description="HTTPS to AWS APIs and package repositories (through NAT)",
+        )
 
         self.group = aws.autoscaling_group.AutoscalingGroup(
-            self, "Group", name=label.name("asg-web"), min_size=props.min_size, max_size=props.max_size,
-            desired_capacity=props.desired_capacity, vpc_zone_identifier=props.network.private_subnet_ids,
-            health_check_type="ELB", health_check_grace_period=300, target_group_arns=[self.target_group.arn],
+            self,
+            "Group",
+            name=label.name("asg-web"),
+            min_size=props.min_size,
+            max_size=props.max_size,
+            desired_capacity=props.desired_capacity,
+            vpc_zone_identifier=props.network.private_subnet_ids,
+            health_check_type="ELB",
+            health_check_grace_period=300,
+            target_group_arns=[self.target_group.arn],
             launch_template=aws.autoscaling_group.AutoscalingGroupLaunchTemplate(
-                id=self.launch_template.id, version="$Latest"),
+                id=self.launch_template.id, version="$Latest"
+            ),
             enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity", "GroupTotalInstances"],
             # Default tags do not reach instances through an ASG: propagate them explicitly.
-            tag=[aws.autoscaling_group.AutoscalingGroupTag(key=k, value=v, propagate_at_launch=True)
-                 for k, v in {**label.tags, **label.name_tag("web")}.items()],
+            tag=[
+                aws.autoscaling_group.AutoscalingGroupTag(key=k, value=v, propagate_at_launch=True)
+                for k, v in {**label.tags, **label.name_tag("web")}.items()
+            ],
             lifecycle={"ignore_changes": ["desired_capacity"]},
         )
         self._scaling(props)
@@ -136,21 +195,33 @@ class Web(Construct):
         label = props.label
         asg = {"AutoScalingGroupName": self.group.name}
         aws.autoscaling_policy.AutoscalingPolicy(
-            self, "TargetCpu", name=label.name("scale-web-cpu-target"), autoscaling_group_name=self.group.name,
+            self,
+            "TargetCpu",
+            name=label.name("scale-web-cpu-target"),
+            autoscaling_group_name=self.group.name,
             policy_type="TargetTrackingScaling",
             target_tracking_configuration=aws.autoscaling_policy.AutoscalingPolicyTargetTrackingConfiguration(
                 target_value=props.cpu_target_percent,
                 predefined_metric_specification=aws.autoscaling_policy.AutoscalingPolicyTargetTrackingConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type="ASGAverageCPUUtilization")),
+                    predefined_metric_type="ASGAverageCPUUtilization"
+                ),
+            ),
         )
         step_up = aws.autoscaling_policy.AutoscalingPolicy(
-            self, "StepUp", name=label.name("scale-web-step-up"), autoscaling_group_name=self.group.name,
-            policy_type="StepScaling", adjustment_type="ChangeInCapacity", estimated_instance_warmup=180,
-            step_adjustment=[aws.autoscaling_policy.AutoscalingPolicyStepAdjustment(
-                scaling_adjustment=1, metric_interval_lower_bound="0")],
+            self,
+            "StepUp",
+            name=label.name("scale-web-step-up"),
+            autoscaling_group_name=self.group.name,
+            policy_type="StepScaling",
+            adjustment_type="ChangeInCapacity",
+            estimated_instance_warmup=180,
+            step_adjustment=[
+                aws.autoscaling_policy.AutoscalingPolicyStepAdjustment(
+                    scaling_adjustment=1, metric_interval_lower_bound="0"
+                )
+            ],
         )
-        target_dims = {"TargetGroup": self.target_group.arn_suffix,
-                       "LoadBalancer": props.edge.load_balancer.arn_suffix}
+        target_dims = {"TargetGroup": self.target_group.arn_suffix, "LoadBalancer": props.edge.load_balancer.arn_suffix}
         alarms = {
             "Cpu": ("AWS/EC2", "CPUUtilization", asg, props.cpu_high_percent, "Average"),
             "Memory": ("CWAgent", "mem_used_percent", asg, props.memory_high_percent, "Average"),
@@ -159,11 +230,21 @@ class Web(Construct):
         self.alarms = {}
         for name, (namespace, metric, dims, threshold, stat) in alarms.items():
             self.alarms[name] = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-                self, f"{name}High", alarm_name=label.name(f"web-{name.lower()}-high"),
+                self,
+                f"{name}High",
+                alarm_name=label.name(f"web-{name.lower()}-high"),
                 alarm_description=f"Web tier {metric} above {threshold}: add an instance",
-                namespace=namespace, metric_name=metric, dimensions=dims, statistic=stat,
-                period=60, evaluation_periods=3, threshold=threshold, comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching", alarm_actions=[step_up.arn], tags=label.name_tag(f"web-{name.lower()}-high"),
+                namespace=namespace,
+                metric_name=metric,
+                dimensions=dims,
+                statistic=stat,
+                period=60,
+                evaluation_periods=3,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[step_up.arn],
+                tags=label.name_tag(f"web-{name.lower()}-high"),
             )
 
     @property

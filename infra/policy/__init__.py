@@ -1,0 +1,1 @@
+"""Policy as code: checkov suppressions (one file) and our own rules."""

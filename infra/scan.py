@@ -1,0 +1,189 @@
+"""checkov over synthesized stacks, with the suppressions of infra/policy applied.
+
+Each stack's JSON is copied to a temporary folder as checkov can read it: checkov passes
+over paths with a hidden folder in them (.infra is one), and its Terraform JSON parser
+fails on the `terraform.required_version` string, so that one key is left out of the copy
+(checkov has no check on it). One checkov process scans every stack; a suppression that
+covers every resource becomes --skip-check, and the others are matched per finding, so the
+report can show what was accepted and why.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.graph import StackGraph
+from infra.paths import WORK
+from infra.policy.rules import Violation, check, rules
+from infra.policy.schema import taggable_types
+from infra.policy.suppressions import global_checks, load, match
+
+SCAN_DIR = WORK / "scan"
+CHECKOV = Path(sys.executable).parent / "checkov"
+
+
+@dataclass(frozen=True)
+class Finding:
+    scope: str
+    stack: str
+    check_id: str
+    check_name: str
+    resource: str
+    guideline: str
+    suppressed_because: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies a finding across runs (for "new versus the base branch")."""
+        return (self.stack, self.resource, self.check_id)
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)  # not suppressed: these fail the scan
+    suppressed: list[Finding] = field(default_factory=list)
+    passed: int = 0
+    stacks: int = 0
+    report: Path | None = None  # checkov's own JSON
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def checkov_view(doc: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(doc))
+    copy.get("terraform", {}).pop("required_version", None)
+    return copy
+
+
+def _address(resource: str, doc: dict[str, Any]) -> str:
+    """checkov names some resources `resource.<name>`; give them back their type."""
+    kind, _, name = resource.partition(".")
+    if kind == "resource":
+        kind = next((k for k, items in doc.get("resource", {}).items() if name in items), kind)
+    return f"{kind}.{name}"
+
+
+def scan(graph: StackGraph, names: Iterable[str], *, out: Path = SCAN_DIR) -> ScanResult:
+    suppressions = load()
+    chosen = sorted(names)
+    docs = {name: json.loads(graph.nodes[name].json_path.read_text()) for name in chosen}
+    out.mkdir(parents=True, exist_ok=True)
+    report_file = out / "results_json.json"
+    report_file.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="infra-scan-") as tmp:
+        for name, doc in docs.items():
+            (Path(tmp) / name).mkdir()
+            (Path(tmp) / name / "cdk.tf.json").write_text(json.dumps(checkov_view(doc), indent=1))
+        skip = global_checks(suppressions)
+        command = [
+            str(CHECKOV),
+            "-d",
+            tmp,
+            "--framework",
+            "terraform_json",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--output-file-path",
+            str(out),
+            *(["--skip-check", ",".join(skip)] if skip else []),
+        ]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode not in (0, 1) or not report_file.is_file():
+        raise RuntimeError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    reports = json.loads(report_file.read_text())
+    reports = reports if isinstance(reports, list) else [reports]
+    if not any("results" in r for r in reports):
+        raise RuntimeError(f"checkov scanned no resources in {len(docs)} stacks: {reports}")
+
+    result = ScanResult(stacks=len(docs), report=report_file)
+    for report in reports:
+        result.passed += report["summary"]["passed"]
+        for f in report["results"]["failed_checks"]:
+            stack = f["file_path"].strip("/").split("/")[0]
+            address = _address(f["resource"], docs[stack])
+            scope = graph.nodes[stack].environment
+            accepted = match(suppressions, f["check_id"], scope, address)
+            finding = Finding(
+                scope=scope,
+                stack=stack,
+                check_id=f["check_id"],
+                check_name=f["check_name"],
+                resource=address,
+                guideline=f.get("guideline") or "",
+                suppressed_because=" ".join(accepted.reason.split()) if accepted else None,
+            )
+            (result.suppressed if accepted else result.findings).append(finding)
+    result.findings.sort(key=lambda f: f.key)
+    result.suppressed.sort(key=lambda f: f.key)
+    return result
+
+
+def own_rules(graph: StackGraph, names: Iterable[str]) -> list[Violation]:
+    return check([json.loads(graph.nodes[n].json_path.read_text()) for n in sorted(names)], taggable_types())
+
+
+def sarif(result: ScanResult, violations: list[Violation]) -> dict[str, Any]:
+    """SARIF 2.1.0 for code scanning: checkov findings (suppressed ones marked), and our rules."""
+
+    def location(stack: str) -> list[dict[str, Any]]:
+        return [{"physicalLocation": {"artifactLocation": {"uri": f"stacks/{stack}/cdk.tf.json"}}}]
+
+    checkov_results = []
+    for finding in [*result.findings, *result.suppressed]:
+        entry: dict[str, Any] = {
+            "ruleId": finding.check_id,
+            "level": "error",
+            "message": {"text": f"{finding.check_name} ({finding.resource})"},
+            "locations": location(finding.stack),
+        }
+        if finding.suppressed_because:
+            entry["suppressions"] = [{"kind": "external", "justification": finding.suppressed_because}]
+        checkov_results.append(entry)
+    own_results = [
+        {
+            "ruleId": v.rule,
+            "level": "error",
+            "message": {"text": f"{v.resource}: {v.message}"},
+            "locations": location(v.stack),
+        }
+        for v in violations
+    ]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "checkov",
+                        "rules": [{"id": i} for i in sorted({r["ruleId"] for r in checkov_results})],
+                    }
+                },
+                "results": checkov_results,
+            },
+            {
+                "tool": {
+                    "driver": {
+                        "name": "infra-policy",
+                        "rules": [
+                            {"id": name, "shortDescription": {"text": (fn.__doc__ or name).strip()}}
+                            for name, fn in rules(frozenset()).items()
+                        ],
+                    }
+                },
+                "results": own_results,
+            },
+        ],
+    }
