@@ -17,6 +17,7 @@ from rich.table import Table
 
 from infra.config import ConfigError, environment_names, load_environment
 from infra.console import err, out
+from infra.emulator.errors import EmulatorError
 from infra.graph import CycleError, StackGraph
 from infra.toolchain import ToolchainError
 
@@ -26,6 +27,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 F = TypeVar("F", bound=Callable[..., Any])
 
 Envs = Annotated[list[str] | None, typer.Argument(help="Environments (default: all).", show_default=False)]
+Workers = Annotated[int | None, typer.Option(help="Parallel stacks (default: cores).")]
 
 
 def handles_errors(fn: F) -> F:
@@ -36,8 +38,8 @@ def handles_errors(fn: F) -> F:
         except (ConfigError, CycleError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except ToolchainError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+        except (ToolchainError, EmulatorError) as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=False)
             raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper  # type: ignore[return-value]
@@ -133,36 +135,34 @@ def graph(
 
 @app.command()
 @handles_errors
-def up(envs: Envs = None) -> None:
-    """The main job. Today: synthesize and validate every stack with real Terraform.
+def up(
+    envs: Envs = None,
+    keep: Annotated[bool, typer.Option(help="Leave the deployment and the emulator running.")] = False,
+    workers: Workers = None,
+) -> None:
+    """The main job: the whole loop on the embedded emulator (default: dev).
 
-    The emulator loop (bootstrap, plan, apply, probes, re-plan, destroy) extends this.
+    Emulator, seed, bootstrap, synth, scan, plan, apply, probes, a plan that must be
+    empty, destroy, emulator stopped; a report of each phase with its time.
     """
-    from infra.loop import Loop, PhaseFailed
-    from infra.synth import synthesize
+    from infra.loop import PhaseFailed
+    from infra.up import up as run_up
 
-    chosen = _envs(envs)
-    loop = Loop(f"infra up {' '.join(chosen)}")
-    try:
-
-        def do_synth() -> str:
-            r = synthesize(chosen)
-            return f"{len(r.stacks)} stacks" + (" (reused)" if r.reused else f", load {r.load_seconds:.1f} s")
-
-        def do_scan() -> str:
-            detail, ok = _scan(chosen)
-            if not ok:
-                raise RuntimeError(detail)
-            return detail
-
-        loop.phase("synth", do_synth)
-        loop.phase("scan", do_scan)
-        loop.phase("validate", lambda: _validate_all(chosen, None))
-    except PhaseFailed as exc:
-        loop.report()
-        err.print(f"[red]up failed[/red] in {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
-    loop.report()
+    for env in envs or ["dev"]:
+        load_environment(env)  # bad input: exit 2 before anything starts
+    failed = False
+    for env in envs or ["dev"]:
+        loop = None
+        try:
+            loop = run_up(env, keep=keep, workers=workers, listener=_report)
+        except PhaseFailed as exc:
+            failed = True
+            err.print(f"[red]up {env} failed[/red] in {exc}", markup=True)
+            loop = exc.loop
+        if loop is not None:
+            loop.report()
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _validate_all(chosen: list[str], workers: int | None) -> str:
@@ -210,25 +210,143 @@ def scan(
 
 
 def _scan(chosen: list[str], sarif_path: Path | None = None) -> tuple[str, bool]:
-    from infra import scan as scanning
+    from infra.scan import scan_and_check
 
     g = _graph(chosen)
-    names = g.for_environments(chosen)
-    result = scanning.scan(g, names)
-    violations = scanning.own_rules(g, names)
-    for f in result.findings:
-        err.print(f"[red]checkov[/red] {f.stack}: {f.check_id} {f.resource}: {f.check_name}")
-    for v in violations:
-        err.print(f"[red]policy[/red] {v}", markup=True)
-    path = sarif_path or scanning.SCAN_DIR / "results.sarif"
-    path.write_text(json.dumps(scanning.sarif(result, violations), indent=1))
-    ok = result.ok and not violations
-    detail = (
-        f"{result.stacks} stacks: checkov {result.passed} passed, {len(result.findings)} failed, "
-        f"{len(result.suppressed)} suppressed (infra/policy/suppressions.toml); "
-        f"own rules {len(violations)} violations; SARIF {path}"
+    return scan_and_check(g, g.for_environments(chosen), sarif_path)
+
+
+# --- deploying -------------------------------------------------------------------------
+
+emulator_app = typer.Typer(no_args_is_help=True, help="The local AWS emulator (moto server, with our fixes).")
+app.add_typer(emulator_app, name="emulator")
+UseEmulator = Annotated[bool, typer.Option("--emulator", help="Target the local emulator (started if needed).")]
+Stack = Annotated[list[str] | None, typer.Option("--stack", help="Only these stacks (names or components).")]
+
+
+def _target(env: str, emulator: bool) -> str:
+    """Point this process (boto3, and Terraform through it) at the emulator when asked."""
+    if not emulator:
+        return "AWS (credentials from the environment)"
+    from infra.emulator import launcher
+    from infra.emulator.seed import seed
+
+    cfg = load_environment(env).config
+    running = launcher.start(cfg.account.id, cfg.region)
+    running.activate()
+    seed(cfg)
+    return f"emulator {running.endpoint} (account {running.account_id})"
+
+
+def _select(g: StackGraph, env: str, stacks: list[str] | None) -> list[str]:
+    names = g.for_environments([env])
+    if not stacks:
+        return names
+    chosen = [n for n in names if n in stacks or g.nodes[n].component in stacks]
+    unknown = set(stacks) - set(chosen) - {g.nodes[n].component for n in chosen}
+    if unknown:
+        raise ConfigError.single("--stack", "", f"no stack {sorted(unknown)} in {env}; stacks: {', '.join(names)}")
+    return chosen
+
+
+def _deploy_verb(verb: str, env: str, emulator: bool, stacks: list[str] | None, workers: int | None) -> None:
+    from infra import operations
+    from infra.bootstrap import ensure_state_bucket
+
+    err.print(f"target: {_target(env, emulator)}")
+    cfg = load_environment(env).config
+    g = _graph([env])
+    names = _select(g, env, stacks)
+    try:
+        if verb == "destroy":
+            operations.destroy(g, names, workers=workers, listener=_report)
+            return
+        err.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region))
+        run_dir = operations.new_run_dir(verb)
+        if verb == "plan":
+            operations.plan(g, names, run_dir=run_dir, workers=workers, listener=_report)
+        else:
+            operations.apply(g, names, run_dir=run_dir, workers=workers, listener=_report)
+        out.print(f"plans and logs: {run_dir}")
+    except operations.OperationFailed as exc:
+        err.print(f"[red]{verb} failed:[/red] {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+@app.command()
+@handles_errors
+def bootstrap(env: str, emulator: UseEmulator = False) -> None:
+    """Create the environment's state bucket if it is missing (versioned, encrypted, private)."""
+    from infra.bootstrap import ensure_state_bucket
+
+    err.print(f"target: {_target(env, emulator)}")
+    cfg = load_environment(env).config
+    out.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region))
+
+
+@app.command()
+@handles_errors
+def plan(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
+    """Plan the environment's stacks in dependency order (saved under .infra/runs/)."""
+    _deploy_verb("plan", env, emulator, stack, workers)
+
+
+@app.command()
+@handles_errors
+def apply(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
+    """Plan and apply the environment's stacks in dependency order."""
+    _deploy_verb("apply", env, emulator, stack, workers)
+
+
+@app.command()
+@handles_errors
+def destroy(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
+    """Destroy the environment's stacks, consumers first."""
+    _deploy_verb("destroy", env, emulator, stack, workers)
+
+
+@app.command()
+@handles_errors
+def output(env: str, emulator: UseEmulator = False) -> None:
+    """Every stack's outputs as one JSON document (what the probes read)."""
+    from infra import operations
+
+    err.print(f"target: {_target(env, emulator)}")
+    g = _graph([env])
+    out.print_json(json.dumps(operations.outputs(g, g.for_environments([env]))))
+
+
+@emulator_app.command("start")
+@handles_errors
+def emulator_start(env: Annotated[str, typer.Argument(help="Environment whose account to emulate.")] = "dev") -> None:
+    """Start the emulator for an environment's account and seed what must pre-exist."""
+    target = _target(env, True)
+    from infra.emulator import launcher
+
+    running = launcher.current()
+    assert running is not None
+    out.print(f"{target}\nexport " + " ".join(f"{k}={v}" for k, v in running.client_env().items()))
+
+
+@emulator_app.command("stop")
+def emulator_stop() -> None:
+    """Stop the emulator this working copy started."""
+    from infra.emulator import launcher
+
+    out.print("stopped" if launcher.stop() else "no emulator was running")
+
+
+@emulator_app.command("status")
+def emulator_status() -> None:
+    """Whether the emulator runs, where, and for which account."""
+    from infra.emulator import launcher
+
+    running = launcher.current()
+    out.print(
+        f"running: {running.endpoint} pid {running.pid} account {running.account_id}" if running else "not running"
     )
-    return detail, ok
+    if not running:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 
 from infra.graph import StackGraph, StackNode
 
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+OK, FAILED, SKIPPED, DEFERRED = "ok", "failed", "skipped", "deferred"
+
+
+class Deferred(Exception):
+    """The stack cannot run yet (plan: an upstream stack has never been applied)."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,12 @@ def run_graph(
         while len(outcomes) < len(chosen):
             for name in sorted(chosen - outcomes.keys() - {n for n, _ in running.values()}):
                 blockers = waits_for[name]
-                bad = [b for b in blockers if b in outcomes and outcomes[b].status != OK]
+                bad = sorted(b for b in blockers if b in outcomes and outcomes[b].status in (FAILED, SKIPPED))
+                waiting = sorted(b for b in blockers if b in outcomes and outcomes[b].status == DEFERRED)
                 if bad:
-                    record(Outcome(name, SKIPPED, 0.0, f"{sorted(bad)[0]} did not succeed"))
+                    record(Outcome(name, SKIPPED, 0.0, f"{bad[0]} did not succeed"))
+                elif waiting and all(b in outcomes for b in blockers):
+                    record(Outcome(name, DEFERRED, 0.0, f"waits for {waiting[0]} to be applied"))
                 elif all(b in outcomes for b in blockers):
                     running[pool.submit(action, graph.nodes[name])] = (name, time.monotonic())
             if not running:
@@ -74,6 +81,8 @@ def run_graph(
                 seconds = time.monotonic() - started
                 try:
                     record(Outcome(name, OK, seconds, future.result()))
+                except Deferred as exc:
+                    record(Outcome(name, DEFERRED, seconds, str(exc)))
                 except Exception as exc:  # noqa: BLE001 - any failure stops this stack's downstream
                     record(Outcome(name, FAILED, seconds, str(exc)))
     order = graph.order(chosen)

@@ -1,10 +1,17 @@
-"""`infra up`: the main job, as a list of timed phases with one report at the end."""
+"""`infra up`: the main job, as a list of timed phases with one report at the end.
+
+On the embedded emulator, for each environment: start the emulator for its account, seed
+what must pre-exist, bootstrap the state bucket, synthesize, scan, plan (and write the
+plan summary a pull request would get), apply, run the probes, plan again and require no
+changes, destroy, stop the emulator.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.table import Table
 
@@ -13,6 +20,10 @@ from infra.console import out
 
 class PhaseFailed(RuntimeError):
     """A phase failed; the report names it and the phases after it do not run."""
+
+    def __init__(self, message: str, loop: Loop) -> None:
+        super().__init__(message)
+        self.loop = loop
 
 
 @dataclass
@@ -34,8 +45,9 @@ class Loop:
         try:
             detail = fn()
         except Exception as exc:
-            self.phases.append(PhaseReport(name, "failed", time.monotonic() - started, str(exc).splitlines()[0]))
-            raise PhaseFailed(f"{name}: {exc}") from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.phases.append(PhaseReport(name, "failed", time.monotonic() - started, first))
+            raise PhaseFailed(f"{name}: {exc}", self) from exc
         self.phases.append(PhaseReport(name, "ok", time.monotonic() - started, detail))
 
     def report(self) -> None:
@@ -45,3 +57,14 @@ class Loop:
             table.add_row(p.name, f"[{colour}]{p.status}[/{colour}]", f"{p.seconds:.1f}", p.detail)
         table.add_row("total", "", f"{sum(p.seconds for p in self.phases):.1f}", "")
         out.print(table)
+
+
+def plan_markdown(env: str, lines: dict[str, str]) -> str:
+    """A short plan summary (the full pull-request comment is rendered by `infra comment`)."""
+    rows = "\n".join(f"| `{stack}` | {line} |" for stack, line in lines.items())
+    return f"### Plan for `{env}`\n\n| stack | plan |\n| --- | --- |\n{rows}\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -1,27 +1,37 @@
-"""Terraform operations over many stacks, along the graph (validate now; plan/apply later)."""
+"""Terraform operations over many stacks, along the dependency graph."""
 
 from __future__ import annotations
 
+import datetime
+import json
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-from infra.executor import OK, Listener, Outcome, run_graph
+from infra.bootstrap import state_exists
+from infra.executor import DEFERRED, OK, Deferred, Listener, Outcome, run_graph
 from infra.graph import StackGraph, StackNode
+from infra.paths import WORK
+from infra.plans import PlanSummary
 from infra.terraform import Workspace
+from infra.toolchain import terraform_env
+
+RUNS = WORK / "runs"
 
 
 class OperationFailed(RuntimeError):
-    def __init__(self, verb: str, outcomes: list[Outcome]) -> None:
+    def __init__(self, verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> None:
         self.outcomes = outcomes
-        bad = [o for o in outcomes if o.status != OK]
+        bad = [o for o in outcomes if o.status not in allowed]
         super().__init__(
             f"{verb}: {len(bad)} of {len(outcomes)} stacks did not succeed: "
             + ", ".join(f"{o.stack} ({o.status})" for o in bad)
         )
 
 
-def _check(verb: str, outcomes: list[Outcome]) -> list[Outcome]:
-    if any(o.status != OK for o in outcomes):
-        raise OperationFailed(verb, outcomes)
+def _check(verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> list[Outcome]:
+    if any(o.status not in allowed for o in outcomes):
+        raise OperationFailed(verb, outcomes, allowed)
     return outcomes
 
 
@@ -38,3 +48,121 @@ def validate(
         return "valid"
 
     return _check("validate", run_graph(graph, names, action, workers=workers, listener=listener))
+
+
+# --- against an AWS endpoint (real, or the emulator through the environment) ----------------
+
+LOCK_TIMEOUT = "-lock-timeout=120s"
+
+
+def new_run_dir(verb: str) -> Path:
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%f")
+    path = RUNS / f"{stamp}-{verb}"
+    path.mkdir(parents=True)
+    return path
+
+
+def _backend(node: StackNode) -> dict[str, Any]:
+    backend: dict[str, Any] = json.loads(node.json_path.read_text())["terraform"]["backend"]["s3"]
+    return backend
+
+
+def _ready(node: StackNode) -> Workspace:
+    """A stack's workspace, initialised with its backend (AWS settings from the process env)."""
+    ws = Workspace(node, env=terraform_env())
+    ws.prepare()
+    ws.init(backend=True)
+    return ws
+
+
+def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
+    for dep in node.depends_on:
+        backend = _backend(graph.nodes[dep])
+        if not state_exists(backend["bucket"], backend["key"], backend["region"]):
+            raise Deferred(f"waits for {dep} to be applied (its outputs do not exist yet)")
+
+
+def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> PlanSummary:
+    out = run_dir / ws.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    plan_file = out / "plan.tfplan"
+    ws.run("plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
+    shown = ws.run("show", "-json", "-no-color", str(plan_file))
+    (out / "plan.json").write_text(shown.output)
+    text = ws.run("show", "-no-color", str(plan_file))
+    (out / "plan.txt").write_text(text.output)
+    return PlanSummary.from_json(ws.node.name, json.loads(shown.output))
+
+
+def plan(
+    graph: StackGraph,
+    names: Iterable[str],
+    *,
+    run_dir: Path,
+    workers: int | None = None,
+    listener: Listener | None = None,
+    refresh_only: bool = False,
+    destroy: bool = False,
+) -> list[Outcome]:
+    """Plan each stack (saved: binary, JSON and text under run_dir/<stack>/).
+
+    A stack whose upstream was never applied cannot read its outputs: it is deferred, not
+    failed (Terragrunt would need mock outputs; here the order of apply settles it).
+    """
+    extra = ["-refresh-only"] if refresh_only else []
+    extra += ["-destroy"] if destroy else []
+
+    def action(node: StackNode) -> str:
+        if not destroy:
+            _check_upstream_applied(graph, node)
+        ws = _ready(node)
+        return _save_plan(ws, run_dir, *extra).line()
+
+    outcomes = run_graph(graph, names, action, workers=workers, listener=listener, reverse=destroy)
+    return _check("plan", outcomes, allowed=(OK, DEFERRED))
+
+
+def apply(
+    graph: StackGraph,
+    names: Iterable[str],
+    *,
+    run_dir: Path,
+    workers: int | None = None,
+    listener: Listener | None = None,
+) -> list[Outcome]:
+    """Plan and apply each stack's saved plan, in dependency order."""
+
+    def action(node: StackNode) -> str:
+        ws = _ready(node)
+        summary = _save_plan(ws, run_dir)
+        if summary.has_changes:
+            ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(run_dir / node.name / "plan.tfplan"))
+        return f"applied {summary.line()}"
+
+    return _check("apply", run_graph(graph, names, action, workers=workers, listener=listener))
+
+
+def destroy(
+    graph: StackGraph, names: Iterable[str], *, workers: int | None = None, listener: Listener | None = None
+) -> list[Outcome]:
+    """Destroy each stack, consumers before producers."""
+
+    def action(node: StackNode) -> str:
+        backend = _backend(node)
+        if not state_exists(backend["bucket"], backend["key"], backend["region"]):
+            return "nothing deployed"
+        ws = _ready(node)
+        ws.run("destroy", "-auto-approve", "-input=false", "-no-color", LOCK_TIMEOUT)
+        return "destroyed"
+
+    return _check("destroy", run_graph(graph, names, action, workers=workers, listener=listener, reverse=True))
+
+
+def outputs(graph: StackGraph, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Every stack's outputs, {stack: {output: value}} (what the probes read)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in graph.order(names):
+        ws = _ready(graph.nodes[name])
+        raw = json.loads(ws.run("output", "-json", "-no-color").output or "{}")
+        found[name] = {key: item["value"] for key, item in raw.items() if not key.startswith("cross-stack-output-")}
+    return found

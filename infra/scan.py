@@ -187,3 +187,20 @@ def sarif(result: ScanResult, violations: list[Violation]) -> dict[str, Any]:
             },
         ],
     }
+
+
+def scan_and_check(graph: StackGraph, names: Iterable[str], sarif_path: Path | None = None) -> tuple[str, bool]:
+    """checkov and our rules over these stacks; SARIF written; (one-line summary, passed)."""
+    chosen = list(names)
+    result = scan(graph, chosen)
+    violations = own_rules(graph, chosen)
+    path = sarif_path or SCAN_DIR / "results.sarif"
+    path.write_text(json.dumps(sarif(result, violations), indent=1))
+    problems = [f"checkov {f.stack}: {f.check_id} {f.resource}: {f.check_name}" for f in result.findings]
+    problems += [f"policy {v}" for v in violations]
+    detail = (
+        f"{result.stacks} stacks: checkov {result.passed} passed, {len(result.findings)} failed, "
+        f"{len(result.suppressed)} suppressed (infra/policy/suppressions.toml); "
+        f"own rules {len(violations)} violations; SARIF {path}"
+    )
+    return "\n".join([detail, *problems]), not problems

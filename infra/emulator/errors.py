@@ -1,0 +1,2 @@
+class EmulatorError(RuntimeError):
+    """The emulator could not be started or reached; the message names its log."""

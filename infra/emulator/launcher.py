@@ -1,0 +1,153 @@
+"""Start, find and stop the emulator process; the environment that points clients at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+
+from infra.emulator.errors import EmulatorError
+from infra.paths import REPO, WORK
+
+STATE_DIR = WORK / "emulator"
+STATE_FILE = STATE_DIR / "state.json"
+LOG_FILE = STATE_DIR / "moto.log"
+CERT_FILE = STATE_DIR / "tls.crt"
+KEY_FILE = STATE_DIR / "tls.key"
+READY_TIMEOUT = 60.0
+# Credentials that would point clients at a real account: removed while emulating.
+UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+@dataclass(frozen=True)
+class Emulator:
+    pid: int
+    port: int
+    account_id: str
+    region: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def client_env(self) -> dict[str, str]:
+        """What makes Terraform, its S3 backend and boto3 talk to the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "emulator",
+            "AWS_SECRET_ACCESS_KEY": "emulator",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            # moto answers what it does not implement with HTTP 500; the SDK would retry 25
+            # times with back-off, which looks like a hang.
+            "AWS_MAX_ATTEMPTS": "2",
+            "AWS_RETRY_MODE": "standard",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # The emulator's own certificate (Terraform's AWS SDK and boto3 both read this).
+            "AWS_CA_BUNDLE": str(CERT_FILE),
+        }
+
+    def activate(self) -> None:
+        """Point this process, and every client and Terraform it starts, at the emulator."""
+        for name in UNSET:
+            os.environ.pop(name, None)
+        os.environ.update(self.client_env())
+
+    def alive(self) -> bool:
+        try:
+            context = ssl.create_default_context(cafile=str(CERT_FILE))
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2, context=context) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+
+def _certificate() -> None:
+    """A self-signed certificate for 127.0.0.1, made once per working copy."""
+    if CERT_FILE.is_file() and KEY_FILE.is_file():
+        return
+    from infra.emulator.tls import self_signed
+
+    cert, key = self_signed("localhost", ip="127.0.0.1")
+    KEY_FILE.write_bytes(key)
+    KEY_FILE.chmod(0o600)
+    CERT_FILE.write_bytes(cert)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def current() -> Emulator | None:
+    """The running emulator this working copy started, if it is still alive."""
+    if not STATE_FILE.is_file():
+        return None
+    emulator = Emulator(**json.loads(STATE_FILE.read_text()))
+    return emulator if emulator.alive() else None
+
+
+def start(account_id: str, region: str) -> Emulator:
+    """Start moto (with our fixes) on a free loopback port, for one account."""
+    running = current()
+    if running is not None:
+        if running.account_id == account_id and running.region == region:
+            return running
+        stop()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    _certificate()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MOTO_ACCOUNT_ID": account_id,
+        # RDS enhanced monitoring attaches an AWS-managed policy: moto must know them.
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "PYTHONPATH": str(REPO),
+    }
+    log = LOG_FILE.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.emulator.server", "127.0.0.1", str(port), str(CERT_FILE), str(KEY_FILE)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=REPO,
+    )
+    emulator = Emulator(pid=proc.pid, port=port, account_id=account_id, region=region)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not emulator.alive():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise EmulatorError(f"the emulator did not start (log: {LOG_FILE}):\n{LOG_FILE.read_text()[-2000:]}")
+        time.sleep(0.2)
+    STATE_FILE.write_text(json.dumps(asdict(emulator)))
+    return emulator
+
+
+def stop() -> bool:
+    """Stop the emulator this working copy started. Returns whether one was running."""
+    if not STATE_FILE.is_file():
+        return False
+    emulator = Emulator(**json.loads(STATE_FILE.read_text()))
+    STATE_FILE.unlink()
+    try:
+        os.killpg(emulator.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(emulator.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(emulator.pid, signal.SIGKILL)
+    return True

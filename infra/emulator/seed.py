@@ -1,0 +1,36 @@
+"""What the seeds call "existing": the LMS database credentials secret and a certificate.
+
+Real environments have these before this repository runs; the emulator starts empty, so the
+launcher creates them. The secret's value is random and is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import boto3
+
+from infra.config import EnvConfig
+from infra.emulator.tls import self_signed
+
+
+def seed(cfg: EnvConfig) -> list[str]:
+    """Create the existing resources if missing. Returns what was created."""
+    created = []
+    sm = boto3.client("secretsmanager", region_name=cfg.region)
+    name = cfg.components.lms.db_secret_name
+    if not sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]:
+        value = {"username": "lms_app", "password": secrets.token_urlsafe(24)}
+        sm.create_secret(Name=name, SecretString=json.dumps(value), Description="LMS database credentials")
+        created.append(f"secret {name}")
+    edge = cfg.components.edge
+    if edge.certificate == "existing" and not edge.certificate_arn:
+        acm = boto3.client("acm", region_name=cfg.region)
+        wildcard = f"*.{edge.domain}"
+        existing = [c for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == wildcard]
+        if not existing:
+            cert, key = self_signed(wildcard)
+            acm.import_certificate(Certificate=cert, PrivateKey=key)
+            created.append(f"certificate {wildcard}")
+    return created

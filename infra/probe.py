@@ -1,0 +1,52 @@
+"""Run the post-apply probe suite (tests/post_apply) against a deployed environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.paths import REPO
+
+SUITE = REPO / "tests" / "post_apply"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    returncode: int
+    summary: str  # pytest's closing line
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_probes(env: str, outputs: dict[str, dict[str, Any]], run_dir: Path, args: Sequence[str] = ()) -> ProbeResult:
+    """pytest over the probe suite, reading these outputs, with AWS settings from this process."""
+    outputs_file = run_dir / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs, indent=1))
+    env_vars = {**os.environ, "INFRA_PROBE_ENV": env, "INFRA_OUTPUTS": str(outputs_file)}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITE),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfs",
+        f"--junitxml={run_dir / 'probes.xml'}",
+        *args,
+    ]
+    proc = subprocess.run(command, cwd=REPO, env=env_vars, capture_output=True, text=True, check=False)
+    (run_dir / "probes.log").write_text(proc.stdout + proc.stderr)
+    lines = [line for line in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|skipped|error)", line)]
+    summary = lines[-1].strip("= ") if lines else f"pytest exited {proc.returncode}"
+    return ProbeResult(proc.returncode, summary, proc.stdout + proc.stderr)

@@ -1,0 +1,105 @@
+"""`infra up ENV`: the whole loop on the embedded emulator, one environment at a time."""
+
+from __future__ import annotations
+
+from infra import operations
+from infra.bootstrap import ensure_state_bucket
+from infra.config import load_environment
+from infra.emulator import launcher
+from infra.emulator.seed import seed
+from infra.executor import Listener
+from infra.graph import StackGraph
+from infra.loop import Loop, plan_markdown, write
+from infra.plans import PlanSummary
+from infra.probe import run_probes
+from infra.scan import scan_and_check
+from infra.synth import synthesize
+
+
+def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Listener | None = None) -> Loop:
+    """Run the loop; raises PhaseFailed (with the report filled in) when a phase fails."""
+    cfg = load_environment(env).config
+    loop = Loop(f"infra up {env} (embedded emulator)")
+    graph: StackGraph | None = None
+    names: list[str] = []
+    run_dir = operations.new_run_dir(f"up-{env}")
+
+    def start() -> str:
+        emulator = launcher.start(cfg.account.id, cfg.region)
+        emulator.activate()
+        created = seed(cfg)
+        return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"
+
+    def do_synth() -> str:
+        nonlocal graph, names
+        result = synthesize([env])
+        graph = StackGraph.from_synth(result.outdir)
+        names = graph.for_environments([env])
+        return f"{len(names)} stacks" + (
+            " (reused)" if result.reused else f", loading CDKTF {result.load_seconds:.1f} s"
+        )
+
+    def do_scan() -> str:
+        assert graph is not None
+        detail, ok = scan_and_check(graph, names, run_dir / "scan.sarif")
+        if not ok:
+            raise RuntimeError(detail)
+        return detail.splitlines()[0]
+
+    def summaries(plan_dir: str) -> dict[str, PlanSummary]:
+        found = {}
+        for name in names:
+            path = run_dir / plan_dir / name / "plan.json"
+            if path.is_file():
+                found[name] = PlanSummary.load(name, path)
+        return found
+
+    def do_plan() -> str:
+        assert graph is not None
+        outcomes = operations.plan(graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener)
+        lines = {o.stack: (o.detail if o.status == "ok" else f"_{o.detail}_") for o in outcomes}
+        path = write(run_dir / "plan.md", plan_markdown(env, lines))
+        deferred = sum(o.status == "deferred" for o in outcomes)
+        return f"{len(outcomes) - deferred} planned, {deferred} wait for upstream applies; summary {path}"
+
+    def do_apply() -> str:
+        assert graph is not None
+        outcomes = operations.apply(graph, names, run_dir=run_dir / "apply", workers=workers, listener=listener)
+        return f"{len(outcomes)} stacks applied"
+
+    def do_probe() -> str:
+        assert graph is not None
+        result = run_probes(env, operations.outputs(graph, names), run_dir)
+        if not result.ok:
+            raise RuntimeError(f"{result.summary} (log: {run_dir / 'probes.log'})\n{result.output[-3000:]}")
+        return result.summary
+
+    def do_replan() -> str:
+        assert graph is not None
+        operations.plan(graph, names, run_dir=run_dir / "replan", workers=workers, listener=listener)
+        changed = {n: s for n, s in summaries("replan").items() if s.has_changes}
+        if changed:
+            lines = [f"{n}: {s.line()} {sorted(a for v in s.changes.values() for a in v)}" for n, s in changed.items()]
+            raise RuntimeError("a plan right after apply is not empty:\n" + "\n".join(lines))
+        return f"{len(names)} stacks, no changes"
+
+    def do_destroy() -> str:
+        assert graph is not None
+        operations.destroy(graph, names, workers=workers, listener=listener)
+        return f"{len(names)} stacks destroyed"
+
+    try:
+        loop.phase("emulator", start)
+        loop.phase("bootstrap", lambda: ensure_state_bucket(cfg.account.state_bucket, cfg.region))
+        loop.phase("synth", do_synth)
+        loop.phase("scan", do_scan)
+        loop.phase("plan", do_plan)
+        loop.phase("apply", do_apply)
+        loop.phase("probe", do_probe)
+        loop.phase("re-plan", do_replan)
+        if not keep:
+            loop.phase("destroy", do_destroy)
+    finally:
+        if not keep:
+            launcher.stop()
+    return loop

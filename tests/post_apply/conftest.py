@@ -1,0 +1,74 @@
+"""Post-apply probes (Terratest's shape): read the stacks' outputs, call the AWS APIs, poll
+with a timeout, and say what was expected and what was found.
+
+Run by `infra probe ENV`, which sets INFRA_PROBE_ENV and INFRA_OUTPUTS (the JSON of
+`infra output ENV`) and points boto3 at the deployment (real AWS or the emulator).
+Without them there is nothing to probe, and every probe is skipped saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+
+from infra.config import EnvConfig, load_environment
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def probe_env() -> str:
+    env = os.environ.get("INFRA_PROBE_ENV")
+    if not env or not os.environ.get("INFRA_OUTPUTS"):
+        pytest.skip("post-apply probes need a deployment: run them with `infra probe ENV`")
+    return env
+
+
+@pytest.fixture(scope="session")
+def cfg(probe_env: str) -> EnvConfig:
+    return load_environment(probe_env).config
+
+
+@pytest.fixture(scope="session")
+def outputs(probe_env: str) -> dict[str, Any]:
+    """Every stack's outputs merged into one mapping (output names are unique)."""
+    by_stack = json.loads(Path(os.environ["INFRA_OUTPUTS"]).read_text())
+    merged: dict[str, Any] = {}
+    for values in by_stack.values():
+        merged.update(values)
+    return merged
+
+
+@pytest.fixture(scope="session")
+def aws(cfg: EnvConfig) -> Callable[[str], Any]:
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = boto3.client(service, region_name=cfg.region)
+        return clients[service]
+
+    return client
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 60, interval: float = 2, what: str = "") -> T:
+    """Call `check` until it stops raising AssertionError, or fail with its last message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} still not true after {timeout:.0f} s: {exc}") from None
+            time.sleep(interval)
+
+
+def expect(found: object, expected: object, what: str) -> None:
+    assert found == expected, f"{what}: expected {expected!r}, found {found!r}"
