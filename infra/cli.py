@@ -19,6 +19,7 @@ from infra.config import ConfigError, environment_names, load_environment
 from infra.console import err, out
 from infra.emulator.errors import EmulatorError
 from infra.graph import CycleError, StackGraph
+from infra.terraform import TerraformError
 from infra.toolchain import ToolchainError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -38,7 +39,7 @@ def handles_errors(fn: F) -> F:
         except (ConfigError, CycleError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (ToolchainError, EmulatorError) as exc:
+        except (ToolchainError, EmulatorError, TerraformError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=False)
             raise typer.Exit(EXIT_FAILED) from None
 
@@ -138,7 +139,7 @@ def graph(
 def up(
     envs: Envs = None,
     keep: Annotated[bool, typer.Option(help="Leave the deployment and the emulator running.")] = False,
-    workers: Workers = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel stacks (default: 4, or cores if more).")] = None,
 ) -> None:
     """The main job: the whole loop on the embedded emulator (default: dev).
 
@@ -190,7 +191,7 @@ def validate(
 
 
 def _report(outcome: Any) -> None:
-    colour = {"ok": "green", "failed": "red", "skipped": "yellow"}[outcome.status]
+    colour = {"ok": "green", "failed": "red", "skipped": "yellow", "deferred": "cyan"}[outcome.status]
     detail = outcome.detail if outcome.status == "ok" else outcome.detail.replace("[", "\\[")
     out.print(f"[{colour}]{outcome.status:>7}[/{colour}] {outcome.stack} ({outcome.seconds:.1f} s) {detail}")
 
@@ -314,6 +315,22 @@ def output(env: str, emulator: UseEmulator = False) -> None:
     err.print(f"target: {_target(env, emulator)}")
     g = _graph([env])
     out.print_json(json.dumps(operations.outputs(g, g.for_environments([env]))))
+
+
+@app.command()
+@handles_errors
+def probe(env: str, emulator: UseEmulator = False) -> None:
+    """Run the post-apply probe suite (tests/post_apply) against the deployed environment."""
+    from infra import operations
+    from infra.probe import run_probes
+
+    err.print(f"target: {_target(env, emulator)}")
+    g = _graph([env])
+    run_dir = operations.new_run_dir(f"probe-{env}")
+    result = run_probes(env, operations.outputs(g, g.for_environments([env])), run_dir)
+    out.print(result.output, markup=False)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @emulator_app.command("start")

@@ -13,7 +13,7 @@ from infra.executor import DEFERRED, OK, Deferred, Listener, Outcome, run_graph
 from infra.graph import StackGraph, StackNode
 from infra.paths import WORK
 from infra.plans import PlanSummary
-from infra.terraform import Workspace
+from infra.terraform import VALIDATE_WORKSPACES, Workspace
 from infra.toolchain import terraform_env
 
 RUNS = WORK / "runs"
@@ -41,7 +41,7 @@ def validate(
     """`terraform init -backend=false` + `terraform validate` on each stack (no AWS needed)."""
 
     def action(node: StackNode) -> str:
-        ws = Workspace(node)
+        ws = Workspace(node, root=VALIDATE_WORKSPACES)
         ws.prepare()
         ws.init(backend=False)
         ws.validate()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import load_environment
-from infra.config.layers import SUFFIX_VARIABLE
+from infra.config.layers import PROTECTION_VARIABLE, SUFFIX_VARIABLE
 from infra.paths import ENVIRONMENTS, REPO, SYNTH_OUT
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -37,7 +37,7 @@ class SynthResult:
 
 
 def fingerprint() -> str:
-    """A hash of everything synthesis reads: layers, modules, engine, ENVIRONMENT_SUFFIX."""
+    """A hash of everything synthesis reads: layers, modules, engine, the override variables."""
     digest = hashlib.sha256()
     files = [p for root in _INPUTS for p in sorted(root.rglob("*")) if p.suffix in {".py", ".toml", ".sh"}]
     files += [REPO / "infra" / name for name in _ENGINE_FILES]
@@ -45,7 +45,8 @@ def fingerprint() -> str:
         if "__pycache__" not in path.parts:
             digest.update(str(path).encode())
             digest.update(path.read_bytes())
-    digest.update(os.environ.get(SUFFIX_VARIABLE, "").encode())
+    for variable in (SUFFIX_VARIABLE, PROTECTION_VARIABLE):
+        digest.update(f"{variable}={os.environ.get(variable, '')}".encode())
     return digest.hexdigest()
 
 

@@ -24,6 +24,9 @@ from infra.toolchain import PLUGIN_CACHE, os_arch, terraform_binary, terraform_e
 from infra.versions import AWS_PROVIDER_VERSION
 
 WORKSPACES = WORK / "work"
+# `validate` initialises without a backend: its own folders, so it never re-initialises
+# (or races) the folders that plan and apply use.
+VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
 _CACHED_PROVIDER = PLUGIN_CACHE / "registry.terraform.io/hashicorp/aws" / AWS_PROVIDER_VERSION / os_arch()
 

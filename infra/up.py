@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from infra import operations
 from infra.bootstrap import ensure_state_bucket
 from infra.config import load_environment
+from infra.config.layers import PROTECTION_VARIABLE
 from infra.emulator import launcher
 from infra.emulator.seed import seed
-from infra.executor import Listener
+from infra.executor import Listener, default_workers
 from infra.graph import StackGraph
 from infra.loop import Loop, plan_markdown, write
+from infra.paths import SYNTH_OUT
 from infra.plans import PlanSummary
 from infra.probe import run_probes
 from infra.scan import scan_and_check
 from infra.synth import synthesize
 
+# On the emulator a stack spends most of its apply in the provider's pollers (10-30 s even
+# when the answer is immediate): overlapping four of them costs little CPU and saves minutes.
+EMULATOR_WORKERS = 4
+
 
 def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Listener | None = None) -> Loop:
     """Run the loop; raises PhaseFailed (with the report filled in) when a phase fails."""
+    workers = workers or max(EMULATOR_WORKERS, default_workers())
     cfg = load_environment(env).config
     loop = Loop(f"infra up {env} (embedded emulator)")
     graph: StackGraph | None = None
@@ -85,8 +95,12 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
 
     def do_destroy() -> str:
         assert graph is not None
-        operations.destroy(graph, names, workers=workers, listener=listener)
-        return f"{len(names)} stacks destroyed"
+        target, lifted = graph, ""
+        if cfg.deletion_protection:
+            target = _unprotected(env, run_dir, workers, listener)
+            lifted = f" (deletion protection lifted first: {PROTECTION_VARIABLE}=false, applied)"
+        operations.destroy(target, names, workers=workers, listener=listener)
+        return f"{len(names)} stacks destroyed{lifted}"
 
     try:
         loop.phase("emulator", start)
@@ -103,3 +117,20 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
         if not keep:
             launcher.stop()
     return loop
+
+
+def _unprotected(env: str, run_dir: Path, workers: int | None, listener: Listener | None) -> StackGraph:
+    """The environment re-synthesized with deletion protection off, and that applied.
+
+    What an operator does before tearing down a protected environment; the override is
+    explicit (INFRA_DELETION_PROTECTION) and lasts only for this step.
+    """
+    os.environ[PROTECTION_VARIABLE] = "false"
+    try:
+        result = synthesize([env], outdir=SYNTH_OUT.with_name("synth-unprotected"))
+    finally:
+        del os.environ[PROTECTION_VARIABLE]
+    graph = StackGraph.from_synth(result.outdir)
+    names = graph.for_environments([env])
+    operations.apply(graph, names, run_dir=run_dir / "unprotect", workers=workers, listener=listener)
+    return graph

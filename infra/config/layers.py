@@ -28,6 +28,9 @@ LAYER_FILES = ("account.toml", "region.toml")
 ENV_FILE = "env.toml"
 ROOT_FILE = "root.toml"
 SUFFIX_VARIABLE = "ENVIRONMENT_SUFFIX"
+# Overrides every layer's deletion_protection: the teardown of a protected environment sets
+# it to false, applies, then destroys (an operator's explicit step, never a layer's value).
+PROTECTION_VARIABLE = "INFRA_DELETION_PROTECTION"
 COMPONENTS = tuple(Components.model_fields)
 
 
@@ -170,6 +173,13 @@ def load_environment(name: str, root: Path | None = None) -> Loaded:
             raise ConfigError.single(f"${SUFFIX_VARIABLE}", "", f"{suffix!r} must match {SUFFIX_PATTERN}")
         merged.setdefault("environment", {})["suffix"] = suffix
         provenance[("environment", "suffix")] = f"${SUFFIX_VARIABLE}"
+
+    protection = os.environ.get(PROTECTION_VARIABLE)
+    if protection:
+        if protection not in ("true", "false"):
+            raise ConfigError.single(f"${PROTECTION_VARIABLE}", "", f"{protection!r} must be true or false")
+        merged["deletion_protection"] = protection == "true"
+        provenance[("deletion_protection",)] = f"${PROTECTION_VARIABLE}"
 
     declared = merged.get("environment", {}).get("name")
     if declared is not None and declared != name:

@@ -7,6 +7,8 @@ moto enforces bucket policies: the emulator must not need a weaker policy than A
 from __future__ import annotations
 
 import sys
+import threading
+from typing import Any
 
 
 def main() -> None:
@@ -18,7 +20,17 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=(cert, key))
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: Any, start_response: Any) -> Any:
+        # moto's backends are plain dictionaries, not safe for concurrent requests; several
+        # Terraform processes at once must not interleave inside them.
+        with lock:
+            return list(app(environ, start_response))
+
+    server = make_server(
+        host, port, one_at_a_time, threaded=True, request_handler=MotoRequestHandler, ssl_context=(cert, key)
+    )
     print(f"emulator ready on https://{host}:{port} (fixes: {', '.join(fixes.applied()) or 'none'})", flush=True)
     server.serve_forever()
 

@@ -17,10 +17,19 @@ from moto import mock_aws
 from infra.emulator import fixes
 
 REGION = "sa-east-1"
-TLS_ONLY = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-    "Resource": ["arn:aws:s3:::state", "arn:aws:s3:::state/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::state", "arn:aws:s3:::state/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -105,16 +114,25 @@ def test_with_our_fix_backup_and_file_system_policies_can_be_set_and_removed():
 
 def replication_group() -> dict:
     return client("elasticache").create_replication_group(
-        ReplicationGroupId="sessions", ReplicationGroupDescription="s", Engine="redis", CacheNodeType="cache.t4g.small",
-        NumCacheClusters=2, PreferredCacheClusterAZs=["sa-east-1a", "sa-east-1b"], AutomaticFailoverEnabled=True,
-        MultiAZEnabled=True, TransitEncryptionEnabled=True)["ReplicationGroup"]
+        ReplicationGroupId="sessions",
+        ReplicationGroupDescription="s",
+        Engine="redis",
+        CacheNodeType="cache.t4g.small",
+        NumCacheClusters=2,
+        PreferredCacheClusterAZs=["sa-east-1a", "sa-east-1b"],
+        AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+        TransitEncryptionEnabled=True,
+    )["ReplicationGroup"]
 
 
 def test_stock_moto_lists_members_that_do_not_exist_and_ignores_num_cache_clusters():
     group = replication_group()
     assert group["MemberClusters"] == ["sessions-001"]
-    assert error_code(lambda: client("elasticache").describe_cache_clusters(
-        CacheClusterId="sessions-001")) == "CacheClusterNotFound"
+    assert (
+        error_code(lambda: client("elasticache").describe_cache_clusters(CacheClusterId="sessions-001"))
+        == "CacheClusterNotFound"
+    )
 
 
 def test_stock_moto_never_finishes_deleting_a_group():
@@ -129,47 +147,64 @@ def test_with_our_fix_members_exist_in_their_zones_and_deletes_finish():
     ec = client("elasticache")
     group = replication_group()
     assert group["MemberClusters"] == ["sessions-001", "sessions-002"]
-    zones = [ec.describe_cache_clusters(CacheClusterId=m)["CacheClusters"][0]["PreferredAvailabilityZone"]
-             for m in group["MemberClusters"]]
+    zones = [
+        ec.describe_cache_clusters(CacheClusterId=m)["CacheClusters"][0]["PreferredAvailabilityZone"]
+        for m in group["MemberClusters"]
+    ]
     assert zones == ["sa-east-1a", "sa-east-1b"]
+    first = ec.describe_cache_clusters(CacheClusterId="sessions-001")["CacheClusters"][0]
+    assert first["TransitEncryptionEnabled"] is True  # the provider reads these from the first member
+    assert first["AtRestEncryptionEnabled"] is False  # replication_group() does not ask for it
     ec.delete_replication_group(ReplicationGroupId="sessions")
     assert error_code(lambda: ec.describe_replication_groups(ReplicationGroupId="sessions")) == (
-        "ReplicationGroupNotFoundFault")
+        "ReplicationGroupNotFoundFault"
+    )
     assert error_code(lambda: ec.describe_cache_clusters(CacheClusterId="sessions-001")) == "CacheClusterNotFound"
 
 
 def test_stock_moto_has_no_parameter_groups():
     with pytest.raises(NotImplementedError):
         client("elasticache").create_cache_parameter_group(
-            CacheParameterGroupName="p", CacheParameterGroupFamily="redis7", Description="d")
+            CacheParameterGroupName="p", CacheParameterGroupFamily="redis7", Description="d"
+        )
 
 
 def test_with_our_fix_parameter_groups_keep_their_parameters_and_tags():
     fixes.apply("elasticache")
     ec = client("elasticache")
-    arn = ec.create_cache_parameter_group(CacheParameterGroupName="p", CacheParameterGroupFamily="redis7",
-                                          Description="d", Tags=[{"Key": "Name", "Value": "p"}])["CacheParameterGroup"]["ARN"]
-    ec.modify_cache_parameter_group(CacheParameterGroupName="p", ParameterNameValues=[
-        {"ParameterName": "maxmemory-policy", "ParameterValue": "volatile-lru"}])
+    created = ec.create_cache_parameter_group(
+        CacheParameterGroupName="p",
+        CacheParameterGroupFamily="redis7",
+        Description="d",
+        Tags=[{"Key": "Name", "Value": "p"}],
+    )
+    arn = created["CacheParameterGroup"]["ARN"]
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName="p",
+        ParameterNameValues=[{"ParameterName": "maxmemory-policy", "ParameterValue": "volatile-lru"}],
+    )
     params = ec.describe_cache_parameters(CacheParameterGroupName="p", Source="user")["Parameters"]
     assert [(p["ParameterName"], p["ParameterValue"]) for p in params] == [("maxmemory-policy", "volatile-lru")]
     assert ec.list_tags_for_resource(ResourceName=arn)["TagList"] == [{"Key": "Name", "Value": "p"}]
     ec.delete_cache_parameter_group(CacheParameterGroupName="p")
     assert error_code(lambda: ec.describe_cache_parameter_groups(CacheParameterGroupName="p")) == (
-        "CacheParameterGroupNotFound")
+        "CacheParameterGroupNotFound"
+    )
 
 
 def test_with_our_fix_user_groups_hold_users_and_subnet_groups_can_be_deleted():
     fixes.apply("elasticache")
     ec = client("elasticache")
-    ec.create_user(UserId="app", UserName="app", Engine="redis", AccessString="on ~* +@all",
-                   AuthenticationMode={"Type": "iam"})
+    ec.create_user(
+        UserId="app", UserName="app", Engine="redis", AccessString="on ~* +@all", AuthenticationMode={"Type": "iam"}
+    )
     ec.create_user_group(UserGroupId="users", Engine="redis", UserIds=["app"])
     assert ec.describe_user_groups(UserGroupId="users")["UserGroups"][0]["UserIds"] == ["app"]
     ec.delete_user_group(UserGroupId="users")
     assert error_code(lambda: ec.describe_user_groups(UserGroupId="users")) == "UserGroupNotFound"
-    subnet = client("ec2").create_subnet(VpcId=client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"],
-                                         CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    subnet = client("ec2").create_subnet(
+        VpcId=client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"], CidrBlock="10.0.0.0/24"
+    )["Subnet"]["SubnetId"]
     ec.create_cache_subnet_group(CacheSubnetGroupName="sn", CacheSubnetGroupDescription="d", SubnetIds=[subnet])
     ec.delete_cache_subnet_group(CacheSubnetGroupName="sn")
     assert ec.describe_cache_subnet_groups()["CacheSubnetGroups"] == []
@@ -184,9 +219,16 @@ def scalable_target() -> str:
     ecs.register_task_definition(family="f", containerDefinitions=[{"name": "a", "image": "i", "memory": 128}])
     ecs.create_service(cluster="c", serviceName="s", taskDefinition="f", desiredCount=1)
     aas = client("application-autoscaling")
-    return str(aas.register_scalable_target(
-        ServiceNamespace="ecs", ResourceId="service/c/s", ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=1, MaxCapacity=2, Tags={"Name": "t"})["ScalableTargetARN"])
+    return str(
+        aas.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId="service/c/s",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1,
+            MaxCapacity=2,
+            Tags={"Name": "t"},
+        )["ScalableTargetARN"]
+    )
 
 
 def test_stock_moto_cannot_list_scalable_target_tags():
@@ -206,8 +248,19 @@ def test_with_our_fix_scalable_targets_keep_their_tags():
 
 # --- x-ray ----------------------------------------------------------------------------------------------
 
-RULE = {"RuleName": "r", "Priority": 1, "FixedRate": 0.05, "ReservoirSize": 1, "ServiceName": "*",
-        "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "ResourceARN": "*", "Version": 1}
+RULE = {
+    "RuleName": "r",
+    "Priority": 1,
+    "FixedRate": 0.05,
+    "ReservoirSize": 1,
+    "ServiceName": "*",
+    "ServiceType": "*",
+    "Host": "*",
+    "HTTPMethod": "*",
+    "URLPath": "*",
+    "ResourceARN": "*",
+    "Version": 1,
+}
 
 
 def test_stock_moto_has_no_sampling_rules():
@@ -218,14 +271,189 @@ def test_stock_moto_has_no_sampling_rules():
 def test_with_our_fix_sampling_rules_and_groups_work():
     fixes.apply("xray")
     xray = client("xray")
-    arn = xray.create_sampling_rule(SamplingRule=RULE, Tags=[{"Key": "Name", "Value": "r"}])[
-        "SamplingRuleRecord"]["SamplingRule"]["RuleARN"]
+    arn = xray.create_sampling_rule(SamplingRule=RULE, Tags=[{"Key": "Name", "Value": "r"}])["SamplingRuleRecord"][
+        "SamplingRule"
+    ]["RuleARN"]
     xray.update_sampling_rule(SamplingRuleUpdate={"RuleName": "r", "FixedRate": 0.1})
     rules = xray.get_sampling_rules()["SamplingRuleRecords"]
     assert [(r["SamplingRule"]["RuleName"], r["SamplingRule"]["FixedRate"]) for r in rules] == [("r", 0.1)]
     assert xray.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "Name", "Value": "r"}]
-    xray.create_group(GroupName="g", FilterExpression='fault = true')
+    xray.create_group(GroupName="g", FilterExpression="fault = true")
     assert xray.get_group(GroupName="g")["Group"]["FilterExpression"] == "fault = true"
     xray.delete_group(GroupName="g")
     xray.delete_sampling_rule(RuleName="r")
     assert xray.get_sampling_rules()["SamplingRuleRecords"] == []
+
+
+# --- values not echoed back (a plan right after apply must be empty) ---------------------------
+
+
+def test_stock_moto_forgets_the_key_rotation_period():
+    kms = client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    assert "RotationPeriodInDays" not in kms.get_key_rotation_status(KeyId=key)
+
+
+def test_with_our_fix_the_key_rotation_period_is_kept():
+    fixes.apply("kms")
+    kms = client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 180
+
+
+def database(**extra):
+    return client("rds").create_db_instance(
+        DBInstanceIdentifier="db",
+        Engine="mysql",
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        **extra,
+    )["DBInstance"]
+
+
+def test_stock_moto_forgets_performance_insights():
+    assert not database(EnablePerformanceInsights=True).get("PerformanceInsightsEnabled")
+
+
+def test_with_our_fix_performance_insights_are_kept():
+    fixes.apply("rds")
+    found = database(EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7)
+    assert found["PerformanceInsightsEnabled"] is True and found["PerformanceInsightsRetentionPeriod"] == 7
+
+
+def parameter_group():
+    rds = client("rds")
+    rds.create_db_parameter_group(DBParameterGroupName="p", DBParameterGroupFamily="mysql8.0", Description="d")
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="p",
+        Parameters=[{"ParameterName": "require_secure_transport", "ParameterValue": "1", "ApplyMethod": "immediate"}],
+    )
+    return rds.describe_db_parameters(DBParameterGroupName="p")["Parameters"]
+
+
+def test_stock_moto_returns_parameters_without_their_source():
+    assert "Source" not in parameter_group()[0]
+
+
+def test_with_our_fix_parameters_say_they_were_set_by_the_user():
+    fixes.apply("rds")
+    assert parameter_group()[0]["Source"] == "user"
+
+
+def autoscaling_policy():
+    ec2 = client("ec2")
+    subnet = ec2.create_subnet(
+        VpcId=ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"],
+        CidrBlock="10.0.0.0/24",
+        AvailabilityZone="sa-east-1a",
+    )["Subnet"]["SubnetId"]
+    asg = client("autoscaling")
+    ec2.create_launch_template(LaunchTemplateName="tmpl", LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="g",
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=subnet,
+        LaunchTemplate={"LaunchTemplateName": "tmpl"},
+    )
+    asg.put_scaling_policy(
+        AutoScalingGroupName="g",
+        PolicyName="p",
+        PolicyType="StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+    )
+    return asg.describe_policies(AutoScalingGroupName="g")["ScalingPolicies"][0]
+
+
+def test_stock_moto_reports_policies_disabled_with_an_empty_predictive_block():
+    policy = autoscaling_policy()
+    assert "Enabled" not in policy and policy.get("PredictiveScalingConfiguration") == {}
+
+
+def test_with_our_fix_policies_are_enabled_with_no_predictive_block():
+    fixes.apply("autoscaling")
+    policy = autoscaling_policy()
+    assert policy["Enabled"] is True and "PredictiveScalingConfiguration" not in policy
+
+
+def ecs_service():
+    ecs = client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="f", containerDefinitions=[{"name": "a", "image": "i", "memory": 128}])
+    return ecs.create_service(
+        cluster="c",
+        serviceName="s",
+        taskDefinition="f",
+        desiredCount=1,
+        healthCheckGracePeriodSeconds=60,
+        enableECSManagedTags=True,
+    )["service"]
+
+
+def test_stock_moto_forgets_the_grace_period_and_managed_tags():
+    service = ecs_service()
+    assert "healthCheckGracePeriodSeconds" not in service and not service.get("enableECSManagedTags")
+
+
+def test_with_our_fix_the_service_keeps_them():
+    fixes.apply("ecs")
+    service = ecs_service()
+    assert service["healthCheckGracePeriodSeconds"] == 60 and service["enableECSManagedTags"] is True
+    assert service["availabilityZoneRebalancing"] == "DISABLED"
+
+
+def group_rule_description() -> str | None:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    a = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    b = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=a,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 6379,
+                "ToPort": 6379,
+                "UserIdGroupPairs": [{"GroupId": b, "Description": "Redis from the Lms tier"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [a]}])["SecurityGroupRules"]
+    return next(r for r in rules if not r["IsEgress"]).get("Description")
+
+
+def test_stock_moto_drops_the_description_of_a_group_rule():
+    assert group_rule_description() is None
+
+
+def test_with_our_fix_a_group_rule_keeps_its_description():
+    fixes.apply("ec2")
+    assert group_rule_description() == "Redis from the Lms tier"
+
+
+def launch_template_specs():
+    ec2 = client("ec2")
+    ec2.create_launch_template(
+        LaunchTemplateName="tmpl",
+        LaunchTemplateData={
+            "ImageId": "ami-12c6146b",
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}],
+        },
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "Name", "Value": "lt"}]}],
+    )
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName="tmpl")["LaunchTemplateVersions"]
+    return sorted(s["ResourceType"] for s in versions[0]["LaunchTemplateData"]["TagSpecifications"])
+
+
+def test_stock_moto_copies_the_templates_own_tags_into_its_data():
+    assert launch_template_specs() == ["instance", "launch-template"]
+
+
+def test_with_our_fix_template_data_holds_only_what_was_sent():
+    fixes.apply("ec2")
+    assert launch_template_specs() == ["instance"]

@@ -18,10 +18,10 @@ def test_every_stack_of_every_environment_validates(synthesized):
 
 
 def test_init_is_skipped_when_nothing_it_depends_on_changed(synthesized):
-    from infra.terraform import Workspace
+    from infra.terraform import VALIDATE_WORKSPACES, Workspace
 
     _, graph = synthesized
-    ws = Workspace(graph.nodes["dev-kms"])
+    ws = Workspace(graph.nodes["dev-kms"], root=VALIDATE_WORKSPACES)
     ws.prepare()
     ws.init(backend=False)
     assert ws.init(backend=False) is False  # second time: nothing changed, no init

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.post_apply.conftest import eventually, expect
@@ -30,6 +32,9 @@ def test_the_service_runs_on_fargate_in_private_subnets(service, outputs):
 
 
 def test_running_count_reaches_desired(aws, outputs, service):
+    if os.environ.get("INFRA_EMULATED"):
+        pytest.skip("the emulator runs no containers: its running count is a constant, not an observation")
+
     def check() -> None:
         current = aws("ecs").describe_services(
             cluster=outputs["ecs_cluster_name"], services=[outputs["ecs_service_name"]]

@@ -247,3 +247,16 @@ def _get(tree: dict, path: tuple) -> object:
 def test_layer_files_parse_as_toml():
     for path in ENVIRONMENTS.rglob("*.toml"):
         tomllib.loads(path.read_text())
+
+
+def test_the_teardown_override_lifts_deletion_protection_visibly(monkeypatch):
+    monkeypatch.setenv("INFRA_DELETION_PROTECTION", "false")
+    prod = load_environment("prod")
+    assert prod.config.deletion_protection is False
+    assert prod.provenance[("deletion_protection",)] == "$INFRA_DELETION_PROTECTION"
+
+
+def test_fails_when_the_protection_override_is_not_a_bool(monkeypatch):
+    monkeypatch.setenv("INFRA_DELETION_PROTECTION", "no")
+    with pytest.raises(ConfigError, match=r"\$INFRA_DELETION_PROTECTION: 'no' must be true or false"):
+        load_environment("prod")

@@ -14,7 +14,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-MODULES: tuple[str, ...] = ("iam_conditions", "efs", "elasticache", "applicationautoscaling", "xray")
+MODULES: tuple[str, ...] = (
+    "iam_conditions",
+    "efs",
+    "elasticache",
+    "applicationautoscaling",
+    "xray",
+    "kms",
+    "rds",
+    "autoscaling",
+    "ecs",
+    "ec2",
+)
 _applied: list[str] = []
 _originals: list[tuple[Any, str, Any]] = []
 

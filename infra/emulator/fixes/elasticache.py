@@ -2,7 +2,8 @@
 
 Stock moto 5.2.5:
 - lists member clusters (`<id>-001`, ...) that do not exist, so the provider's read fails
-  with CacheClusterNotFound; ours creates them;
+  with CacheClusterNotFound; ours creates them, with the encryption, security groups and
+  parameter group the provider reads from the first member;
 - ignores NumCacheClusters (one member unless ReplicasPerNodeGroup is given); ours honours it;
 - leaves a deleted group "deleting" forever (destroy waits 45 minutes); ours removes it;
 - has no DeleteCacheSubnetGroup, no parameter groups and no user groups; ours keeps them
@@ -84,6 +85,17 @@ def _create_group(stock: Any) -> Any:
                 cache_node_ids_to_remove=None,
                 cache_node_ids_to_reboot=None,
             )
+            # What the provider reads from the first member for the whole group.
+            member = self.cache_clusters[node["cache_cluster_id"]]
+            member.at_rest_encryption_enabled = bool(kwargs.get("at_rest_encryption_enabled"))
+            member.security_groups = [
+                {"SecurityGroupId": g, "Status": "active"} for g in kwargs.get("security_group_ids") or []
+            ]
+            member.cache_parameter_group = {
+                "CacheParameterGroupName": kwargs["cache_parameter_group_name"],
+                "ParameterApplyStatus": "in-sync",
+                "CacheNodeIdsToReboot": [],
+            }
         for user_group_id in kwargs.get("user_group_ids") or []:
             _store(self, "user_groups").get(user_group_id, {}).setdefault("ReplicationGroups", []).append(
                 group.replication_group_id

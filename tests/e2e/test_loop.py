@@ -1,0 +1,95 @@
+"""The whole loop on the embedded emulator: real Terraform, real moto over HTTPS, probes.
+
+Minutes per environment (the AWS provider's own waiters poll every 10-30 s even when the
+emulator answers at once). dev is deployed once for the checks that need a deployment.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from infra import operations
+from infra.emulator import launcher
+from infra.graph import StackGraph
+from infra.paths import SYNTH_OUT
+from infra.probe import run_probes
+from infra.up import up
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def dev():
+    """dev deployed on the emulator (the loop up to a clean re-plan), destroyed afterwards."""
+    loop = up("dev", keep=True)
+    assert [p.name for p in loop.phases if p.status == "ok"] == [
+        "emulator",
+        "bootstrap",
+        "synth",
+        "scan",
+        "plan",
+        "apply",
+        "probe",
+        "re-plan",
+    ]
+    graph = StackGraph.from_synth(SYNTH_OUT)
+    names = graph.for_environments(["dev"])
+    yield graph, names
+    try:
+        operations.destroy(graph, names)
+    finally:
+        launcher.stop()
+
+
+def test_dev_applies_probes_clean_and_replans_empty(dev):
+    graph, names = dev
+    assert len(names) == 10
+
+
+def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
+    """Break three things out of band; the matching probes, and only those, must fail."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    region = "sa-east-1"
+    rds = boto3.client("rds", region_name=region)
+    rds.modify_db_instance(DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=False, ApplyImmediately=True)
+    boto3.client("wafv2", region_name=region).disassociate_web_acl(ResourceArn=merged["alb_arn"])
+    efs = boto3.client("efs", region_name=region)
+    first = efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"][0]
+    efs.delete_mount_target(MountTargetId=first["MountTargetId"])
+    try:
+        result = run_probes("dev", outputs, tmp_path, ["-p", "no:randomly"])
+        assert result.returncode == 1, result.output[-2000:]
+        failed = {
+            line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")
+        }
+        assert failed == {
+            "test_multi_az_as_configured",
+            "test_the_web_acl_is_associated_with_the_alb",
+            "test_a_mount_target_is_available_in_every_private_subnet",
+        }, result.output[-3000:]
+        assert "RDS Multi-AZ: expected True, found False" in result.output
+    finally:  # put it back, so the destroy that follows sees what Terraform made
+        rds.modify_db_instance(
+            DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=True, ApplyImmediately=True
+        )
+        boto3.client("wafv2", region_name=region).associate_web_acl(
+            WebACLArn=merged["web_acl_arn"], ResourceArn=merged["alb_arn"]
+        )
+        efs.create_mount_target(
+            FileSystemId=merged["efs_file_system_id"],
+            SubnetId=first["SubnetId"],
+            SecurityGroups=efs.describe_mount_target_security_groups(
+                MountTargetId=efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"][0][
+                    "MountTargetId"
+                ]
+            )["SecurityGroups"],
+        )
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_whole_loop_passes(env):
+    loop = up(env)
+    assert [p.status for p in loop.phases] == ["ok"] * 9, [(p.name, p.status, p.detail) for p in loop.phases]
