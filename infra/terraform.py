@@ -20,33 +20,13 @@ from pathlib import Path
 
 from infra.graph import StackNode
 from infra.paths import WORK
-from infra.toolchain import PLUGIN_CACHE, os_arch, terraform_binary, terraform_env
-from infra.versions import AWS_PROVIDER_VERSION
+from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
 
 WORKSPACES = WORK / "work"
 # `validate` initialises without a backend: its own folders, so it never re-initialises
 # (or races) the folders that plan and apply use.
 VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
-_CACHED_PROVIDER = PLUGIN_CACHE / "registry.terraform.io/hashicorp/aws" / AWS_PROVIDER_VERSION / os_arch()
-
-
-class _ColdCacheLock:
-    """Terraform's plugin cache is not safe for concurrent writers: the first init that
-    fills it runs alone (across threads and processes); once it is warm, inits share it."""
-
-    def __enter__(self) -> None:
-        self._fd = None
-        if _CACHED_PROVIDER.is_dir():
-            return
-        PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
-        self._fd = (PLUGIN_CACHE.parent / "plugin-cache.lock").open("w")
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            self._fd.close()
 
 
 class TerraformError(RuntimeError):
@@ -55,6 +35,21 @@ class TerraformError(RuntimeError):
         super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")
         self.stack = stack
         self.log = log
+
+
+class _InitLock:
+    """Terraform's plugin cache is not safe for concurrent writers, and every init may write
+    to it (two inits at once fail with "still not detected in the plugin cache"). Inits run
+    one at a time, across threads and processes; they take a second or two each."""
+
+    def __enter__(self) -> None:
+        PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
+        self._fd = (PLUGIN_CACHE.parent / "plugin-cache.lock").open("w")
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._fd.close()
 
 
 @dataclass
@@ -119,7 +114,7 @@ class Workspace:
         args = ["init", "-input=false", "-no-color", "-reconfigure"]
         args += [] if backend else ["-backend=false"]
         args += [f"-backend-config={item}" for item in backend_config]
-        with _ColdCacheLock():
+        with _InitLock():
             self.run(*args)
         stamp.write_text(wanted)
         return True

@@ -147,6 +147,7 @@ def test_with_our_fix_members_exist_in_their_zones_and_deletes_finish():
     ec = client("elasticache")
     group = replication_group()
     assert group["MemberClusters"] == ["sessions-001", "sessions-002"]
+    assert group["TransitEncryptionMode"] == "required"
     zones = [
         ec.describe_cache_clusters(CacheClusterId=m)["CacheClusters"][0]["PreferredAvailabilityZone"]
         for m in group["MemberClusters"]
@@ -154,6 +155,7 @@ def test_with_our_fix_members_exist_in_their_zones_and_deletes_finish():
     assert zones == ["sa-east-1a", "sa-east-1b"]
     first = ec.describe_cache_clusters(CacheClusterId="sessions-001")["CacheClusters"][0]
     assert first["TransitEncryptionEnabled"] is True  # the provider reads these from the first member
+    assert first["TransitEncryptionMode"] == "required"
     assert first["AtRestEncryptionEnabled"] is False  # replication_group() does not ask for it
     ec.delete_replication_group(ReplicationGroupId="sessions")
     assert error_code(lambda: ec.describe_replication_groups(ReplicationGroupId="sessions")) == (

@@ -4,6 +4,7 @@ Stock moto 5.2.5:
 - lists member clusters (`<id>-001`, ...) that do not exist, so the provider's read fails
   with CacheClusterNotFound; ours creates them, with the encryption, security groups and
   parameter group the provider reads from the first member;
+- reports no TransitEncryptionMode for a group created with TLS (AWS says "required");
 - ignores NumCacheClusters (one member unless ReplicasPerNodeGroup is given); ours honours it;
 - leaves a deleted group "deleting" forever (destroy waits 45 minutes); ours removes it;
 - has no DeleteCacheSubnetGroup, no parameter groups and no user groups; ours keeps them
@@ -50,6 +51,8 @@ def _member_clusters(stock: Any) -> Any:
 def _create_group(stock: Any) -> Any:
     def create_replication_group(self: Any, **kwargs: Any) -> Any:
         group = stock(self, **kwargs)
+        if kwargs.get("transit_encryption_enabled") and not group.transit_encryption_mode:
+            group.transit_encryption_mode = "required"  # what AWS reports for TLS set at creation
         for node in (m for g in group.node_groups for m in g["node_group_members"]):
             self.create_cache_cluster(
                 cache_cluster_id=node["cache_cluster_id"],
@@ -88,6 +91,7 @@ def _create_group(stock: Any) -> Any:
             # What the provider reads from the first member for the whole group.
             member = self.cache_clusters[node["cache_cluster_id"]]
             member.at_rest_encryption_enabled = bool(kwargs.get("at_rest_encryption_enabled"))
+            member.transit_encryption_mode = group.transit_encryption_mode
             member.security_groups = [
                 {"SecurityGroupId": g, "Status": "active"} for g in kwargs.get("security_group_ids") or []
             ]
