@@ -104,6 +104,8 @@ def test_with_our_fix_backup_and_file_system_policies_can_be_set_and_removed():
     efs, fs = client("efs"), file_system()
     efs.put_backup_policy(FileSystemId=fs, BackupPolicy={"Status": "ENABLED"})
     assert efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"]["Status"] == "ENABLED"
+    efs.put_backup_policy(FileSystemId=fs, BackupPolicy={"Status": "DISABLED"})
+    assert efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"]["Status"] == "DISABLED"
     efs.put_file_system_policy(FileSystemId=fs, Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
     efs.delete_file_system_policy(FileSystemId=fs)
     assert error_code(lambda: efs.describe_file_system_policy(FileSystemId=fs)) == "PolicyNotFound"
