@@ -33,38 +33,19 @@ def build_account(stack: InfraStack, cfg: EnvConfig) -> ThreatDetection:
 
 
 def build_kms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Kms:
-    c = cfg.components.kms
-    kms = Kms(
-        stack,
-        "Kms",
-        KmsProps(
-            label=stack.label,
-            deployment=cfg.deployment,
-            deletion_window_days=c.deletion_window_days,
-            rotation_period_days=c.rotation_period_days,
-        ),
-    )
+    kms = Kms(stack, "Kms", KmsProps(**_common(stack, cfg), **cfg.components.kms.model_dump()))
     stack.export("data_key_arn", kms.data_key.arn, "KMS key for data stores")
     stack.export("logs_key_arn", kms.logs_key.arn, "KMS key for logs and alarms")
     return kms
 
 
 def build_network(stack: InfraStack, cfg: EnvConfig, built: Built) -> Network:
-    c = cfg.components.network
+    # az_count is not a prop: it chose the zones in cfg.deployment.
+    settings = cfg.components.network.model_dump(exclude={"az_count"})
     network = Network(
         stack,
         "Network",
-        NetworkProps(
-            label=stack.label,
-            deployment=cfg.deployment,
-            logs_key=built["kms"].logs_key,
-            cidr=c.cidr,
-            public_subnets=tuple(c.public_subnets),
-            private_subnets=tuple(c.private_subnets),
-            nat_gateways=c.nat_gateways,
-            flow_log_retention_days=c.flow_log_retention_days,
-            tiers=cfg.tiers,
-        ),
+        NetworkProps(**_common(stack, cfg), logs_key=built["kms"].logs_key, tiers=cfg.tiers, **settings),
     )
     stack.export("vpc_id", network.vpc_id, "VPC id")
     stack.export("private_subnet_ids", network.private_subnet_ids, "Private subnets, one per zone")
@@ -77,18 +58,14 @@ def _tiers(cfg: EnvConfig, network: Network) -> dict[str, object]:
 
 
 def build_storage(stack: InfraStack, cfg: EnvConfig, built: Built) -> Storage:
-    c = cfg.components.storage
     storage = Storage(
         stack,
         "Storage",
         StorageProps(
-            label=stack.label,
-            deployment=cfg.deployment,
+            **_common(stack, cfg),
             network=built["network"],
             key=built["kms"].data_key,
-            performance_mode=c.performance_mode,
-            throughput_mode=c.throughput_mode,
-            transition_to_ia=c.transition_to_ia,
+            **cfg.components.storage.model_dump(),
         ),
     )
     if cfg.workloads.lms:  # only the LMS tasks mount course content
@@ -99,21 +76,15 @@ def build_storage(stack: InfraStack, cfg: EnvConfig, built: Built) -> Storage:
 
 
 def build_redis(stack: InfraStack, cfg: EnvConfig, built: Built) -> Redis:
-    c = cfg.components.redis
     redis = Redis(
         stack,
         "Redis",
         RedisProps(
-            label=stack.label,
-            deployment=cfg.deployment,
+            **_common(stack, cfg),
             network=built["network"],
             key=built["kms"].data_key,
             logs_key=built["kms"].logs_key,
-            node_type=c.node_type,
-            engine_version=c.engine_version,
-            num_cache_clusters=c.num_cache_clusters,
-            snapshot_retention_days=c.snapshot_retention_days,
-            log_retention_days=c.log_retention_days,
+            **cfg.components.redis.model_dump(),
         ),
     )
     for name, group in _tiers(cfg, built["network"]).items():
@@ -125,24 +96,15 @@ def build_redis(stack: InfraStack, cfg: EnvConfig, built: Built) -> Redis:
 
 
 def build_database(stack: InfraStack, cfg: EnvConfig, built: Built) -> Database:
-    c = cfg.components.database
     database = Database(
         stack,
         "Database",
         DatabaseProps(
-            label=stack.label,
-            deployment=cfg.deployment,
+            **_common(stack, cfg),
             network=built["network"],
             key=built["kms"].data_key,
-            engine_version=c.engine_version,
-            instance_class=c.instance_class,
-            allocated_storage_gb=c.allocated_storage_gb,
-            max_allocated_storage_gb=c.max_allocated_storage_gb,
-            multi_az=c.multi_az,
-            backup_retention_days=c.backup_retention_days,
-            monitoring_interval_seconds=c.monitoring_interval_seconds,
-            master_username=c.master_username,
             deletion_protection=cfg.deletion_protection,
+            **cfg.components.database.model_dump(),
         ),
     )
     for name, group in _tiers(cfg, built["network"]).items():
@@ -154,23 +116,15 @@ def build_database(stack: InfraStack, cfg: EnvConfig, built: Built) -> Database:
 
 
 def build_edge(stack: InfraStack, cfg: EnvConfig, built: Built) -> Edge:
-    c = cfg.components.edge
     edge = Edge(
         stack,
         "Edge",
         EdgeProps(
-            label=stack.label,
-            deployment=cfg.deployment,
+            **_common(stack, cfg),
             network=built["network"],
             logs_key=built["kms"].logs_key,
-            domain=c.domain,
-            certificate=c.certificate,
-            certificate_arn=c.certificate_arn,
-            hosted_zone_id=c.hosted_zone_id,
-            ssl_policy=c.ssl_policy,
-            rate_limit_per_5_minutes=c.rate_limit_per_5_minutes,
-            log_retention_days=c.log_retention_days,
             deletion_protection=cfg.deletion_protection,
+            **cfg.components.edge.model_dump(),
         ),
     )
     stack.export("alb_arn", edge.load_balancer_arn, "Public application load balancer")
@@ -180,33 +134,11 @@ def build_edge(stack: InfraStack, cfg: EnvConfig, built: Built) -> Edge:
 
 
 def build_lms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Lms:
-    c = cfg.components.lms
+    stores = {name: built[name] for name in ("network", "edge", "storage", "redis", "database")}
     lms = Lms(
         stack,
         "Lms",
-        LmsProps(
-            label=stack.label,
-            deployment=cfg.deployment,
-            network=built["network"],
-            edge=built["edge"],
-            storage=built["storage"],
-            redis=built["redis"],
-            database=built["database"],
-            logs_key=built["kms"].logs_key,
-            image=c.image,
-            db_secret_name=c.db_secret_name,
-            container_port=c.container_port,
-            health_check_path=c.health_check_path,
-            cpu=c.cpu,
-            memory_mib=c.memory_mib,
-            desired_count=c.desired_count,
-            min_count=c.min_count,
-            max_count=c.max_count,
-            cpu_target_percent=c.cpu_target_percent,
-            memory_target_percent=c.memory_target_percent,
-            requests_per_target=c.requests_per_target,
-            log_retention_days=c.log_retention_days,
-        ),
+        LmsProps(**_common(stack, cfg), **stores, logs_key=built["kms"].logs_key, **cfg.components.lms.model_dump()),
     )
     stack.export("ecs_cluster_name", lms.cluster_name, "LMS cluster")
     stack.export("ecs_service_name", lms.service_name, "LMS service")
@@ -215,62 +147,36 @@ def build_lms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Lms:
 
 
 def build_web(stack: InfraStack, cfg: EnvConfig, built: Built) -> Web:
-    c = cfg.components.web
-    web = Web(
-        stack,
-        "Web",
-        WebProps(
-            label=stack.label,
-            deployment=cfg.deployment,
-            network=built["network"],
-            edge=built["edge"],
-            redis=built["redis"],
-            database=built["database"],
-            instance_type=c.instance_type,
-            ami_parameter=c.ami_parameter,
-            min_size=c.min_size,
-            max_size=c.max_size,
-            desired_capacity=c.desired_capacity,
-            app_port=c.app_port,
-            health_check_path=c.health_check_path,
-            cpu_target_percent=c.cpu_target_percent,
-            cpu_high_percent=c.cpu_high_percent,
-            memory_high_percent=c.memory_high_percent,
-            latency_high_seconds=c.latency_high_seconds,
-            root_volume_gb=c.root_volume_gb,
-        ),
-    )
+    stores = {name: built[name] for name in ("network", "edge", "redis", "database")}
+    web = Web(stack, "Web", WebProps(**_common(stack, cfg), **stores, **cfg.components.web.model_dump()))
     stack.export("web_autoscaling_group_name", web.autoscaling_group_name, "Web tier Auto Scaling Group")
     return web
 
 
 def build_observability(stack: InfraStack, cfg: EnvConfig, built: Built) -> Observability:
-    c = cfg.components.observability
     observability = Observability(
         stack,
         "Observability",
         ObservabilityProps(
-            label=stack.label,
-            deployment=cfg.deployment,
+            **_common(stack, cfg),
             logs_key=built["kms"].logs_key,
             edge=built["edge"],
             database=built["database"],
             redis=built["redis"],
             lms=built.get("lms"),
             web=built.get("web"),
-            alarm_email=c.alarm_email,
-            xray_sampling_rate=c.xray_sampling_rate,
-            rds_cpu_percent=c.rds_cpu_percent,
-            rds_free_storage_gb=c.rds_free_storage_gb,
-            redis_cpu_percent=c.redis_cpu_percent,
-            ecs_cpu_percent=c.ecs_cpu_percent,
-            ecs_memory_percent=c.ecs_memory_percent,
-            alb_5xx_per_minute=c.alb_5xx_per_minute,
+            **cfg.components.observability.model_dump(),
         ),
     )
     stack.export("alarm_topic_arn", observability.topic.arn, "Where alarms are sent")
     stack.export("xray_group_name", observability.trace_group.group_name, "X-Ray group of this environment")
     return observability
+
+
+def _common(stack: InfraStack, cfg: EnvConfig) -> dict[str, Any]:
+    """What every module's props start with. Each component's configuration keys have the
+    names of its props (tests/modules/test_config_contract.py holds that)."""
+    return {"label": stack.label, "deployment": cfg.deployment}
 
 
 Builder = Callable[[InfraStack, EnvConfig, Built], Any]

@@ -10,7 +10,7 @@ from infra.deployment import Deployment
 from infra.label import Label
 from modules.network import Network
 from modules.policy import document, statement
-from modules.security import SecurityGroup, allow_out
+from modules.security import SecurityGroup, allow_in, allow_out
 
 HTTPS_PORT = 443
 # ALB access logs are written by the regional ELB account (regions older than 2022).
@@ -346,8 +346,8 @@ class Edge(Construct):
     ) -> None:
         """Send https://<host>.<domain> to `target_group`, written in the workload's `scope`.
 
-        Also lets the ALB reach the targets' group on `port` (egress on the ALB's group;
-        the target module writes the matching ingress on its own group).
+        Also opens both sides of the ALB-to-targets hop on `port`: egress on the ALB's group
+        and ingress on the targets' group, in the workload's stack (which owns the targets).
         """
         aws.lb_listener_rule.LbListenerRule(
             scope,
@@ -372,6 +372,15 @@ class Edge(Construct):
             destination=target_group_security,
             port=port,
             description=f"ALB to the {name} targets",
+        )
+        allow_in(
+            scope,
+            "FromAlb",
+            label=self._props.label,
+            group=target_group_security,
+            source=self.security_group,
+            port=port,
+            description=f"{name} targets from the ALB",
         )
 
     @property

@@ -14,7 +14,7 @@ from modules.edge import Edge
 from modules.network import Network
 from modules.policy import assume_role, document, statement
 from modules.redis import Redis
-from modules.security import allow_in, allow_out, reach
+from modules.security import allow_out, reach
 from modules.storage import Storage
 
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"
@@ -200,15 +200,6 @@ class Lms(Construct):
             target_group=self.target_group,
             target_group_security=self.security_group,
             port=props.container_port,
-        )
-        allow_in(
-            self,
-            "FromAlb",
-            label=label,
-            group=self.security_group,
-            source=props.edge.security_group,
-            port=props.container_port,
-            description="LMS from the ALB",
         )
         for name, store in (("Redis", props.redis), ("Database", props.database), ("Efs", props.storage)):
             reach(self, name, label=label, group=self.security_group, store=store, description=f"LMS to {name}")

@@ -14,7 +14,7 @@ from modules.edge import Edge
 from modules.network import Network
 from modules.policy import assume_role
 from modules.redis import Redis
-from modules.security import allow_in, allow_out, reach
+from modules.security import allow_out, reach
 
 USER_DATA = Path(__file__).with_name("user_data.sh")
 # SSM agent, CloudWatch agent, X-Ray writes: the instance profile has these and nothing else.
@@ -145,15 +145,6 @@ class Web(Construct):
             target_group=self.target_group,
             target_group_security=self.security_group,
             port=props.app_port,
-        )
-        allow_in(
-            self,
-            "FromAlb",
-            label=label,
-            group=self.security_group,
-            source=props.edge.security_group,
-            port=props.app_port,
-            description="Web tier from the ALB",
         )
         for name, store in (("Redis", props.redis), ("Database", props.database)):
             reach(self, name, label=label, group=self.security_group, store=store, description=f"Web tier to {name}")
