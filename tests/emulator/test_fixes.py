@@ -284,6 +284,7 @@ def test_with_our_fix_sampling_rules_and_groups_work():
     assert xray.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "Name", "Value": "r"}]
     xray.create_group(GroupName="g", FilterExpression="fault = true")
     assert xray.get_group(GroupName="g")["Group"]["FilterExpression"] == "fault = true"
+    assert [g["GroupName"] for g in xray.get_groups()["Groups"]] == ["g"]
     xray.delete_group(GroupName="g")
     xray.delete_sampling_rule(RuleName="r")
     assert xray.get_sampling_rules()["SamplingRuleRecords"] == []

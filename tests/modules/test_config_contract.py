@@ -19,9 +19,17 @@ from modules.redis import RedisProps
 from modules.storage import StorageProps
 from modules.web import WebProps
 
-PROPS = {"kms": KmsProps, "network": NetworkProps, "storage": StorageProps, "redis": RedisProps,
-         "database": DatabaseProps, "edge": EdgeProps, "lms": LmsProps, "web": WebProps,
-         "observability": ObservabilityProps}
+PROPS = {
+    "kms": KmsProps,
+    "network": NetworkProps,
+    "storage": StorageProps,
+    "redis": RedisProps,
+    "database": DatabaseProps,
+    "edge": EdgeProps,
+    "lms": LmsProps,
+    "web": WebProps,
+    "observability": ObservabilityProps,
+}
 NOT_PROPS = {"network": {"az_count"}}  # az_count chooses the zones of the Deployment
 
 

@@ -19,7 +19,7 @@ ROUTES = (
     "DeleteSamplingRule",
     "CreateGroup",
     "GetGroup",
-    "GetGroups",
+    "Groups",  # GetGroups is POST /Groups
     "UpdateGroup",
     "DeleteGroup",
     "TagResource",
@@ -148,6 +148,7 @@ def apply() -> None:
     from moto.xray import urls
     from moto.xray.responses import XRayResponse
 
+    replace(XRayResponse, "groups", get_groups)
     replace(urls, "url_paths", {**urls.url_paths, **{"{0}/" + r + "$": XRayResponse.dispatch for r in ROUTES}})
     for handler in (
         create_sampling_rule,
@@ -156,7 +157,6 @@ def apply() -> None:
         delete_sampling_rule,
         create_group,
         get_group,
-        get_groups,
         update_group,
         delete_group,
         tag_resource,
