@@ -35,7 +35,7 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     run_dir = operations.new_run_dir(f"up-{env}")
 
     def start() -> str:
-        emulator = launcher.start(cfg.account.id, cfg.region)
+        emulator = launcher.start(cfg.account.id, cfg.region, fresh=True)
         emulator.activate()
         created = seed(cfg)
         return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"

@@ -107,11 +107,15 @@ def current() -> Emulator | None:
     return emulator if emulator.alive() else None
 
 
-def start(account_id: str, region: str) -> Emulator:
-    """Start moto (with our fixes) on a free loopback port, for one account."""
+def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
+    """Start moto (with our fixes) on a free loopback port, for one account.
+
+    A running emulator of the same account is reused (interactive use), unless `fresh`:
+    `infra up` always starts from an empty account.
+    """
     running = current()
     if running is not None:
-        if running.account_id == account_id and running.region == region:
+        if not fresh and running.account_id == account_id and running.region == region:
             return running
         stop()
     STATE_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,16 @@
+"""staging and prod through the whole loop, each on a fresh emulator (its own module, so
+that no other module's deployment is alive meanwhile)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.up import up
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_whole_loop_passes(env):
+    loop = up(env)
+    assert [p.status for p in loop.phases] == ["ok"] * 9, [(p.name, p.status, p.detail) for p in loop.phases]
