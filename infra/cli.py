@@ -23,6 +23,7 @@ from infra.terraform import TerraformError
 from infra.toolchain import ToolchainError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_DRIFT = 3  # `infra drift --fail-on-drift`: the plan found changes made outside Terraform
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -201,20 +202,19 @@ def _report(outcome: Any) -> None:
 def scan(
     envs: Envs = None,
     sarif: Annotated[Path | None, typer.Option(help="Also write SARIF here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write a markdown report here.")] = None,
+    findings: Annotated[Path | None, typer.Option(help="Also write the failed checks as JSON (for comment).")] = None,
+    no_fail: Annotated[bool, typer.Option(help="Exit 0 even with failures (when a later step judges).")] = False,
 ) -> None:
     """checkov (with the suppressions of infra/policy) and our own rules, on every stack."""
-    chosen = _envs(envs)
-    detail, ok = _scan(chosen, sarif)
-    (out if ok else err).print(detail)
-    if not ok:
-        raise typer.Exit(EXIT_FAILED)
-
-
-def _scan(chosen: list[str], sarif_path: Path | None = None) -> tuple[str, bool]:
     from infra.scan import scan_and_check
 
+    chosen = _envs(envs)
     g = _graph(chosen)
-    return scan_and_check(g, g.for_environments(chosen), sarif_path)
+    detail, ok = scan_and_check(g, g.for_environments(chosen), sarif, markdown_path=markdown, findings_path=findings)
+    (out if ok else err).print(detail, markup=False)
+    if not ok and not no_fail:
+        raise typer.Exit(EXIT_FAILED)
 
 
 # --- deploying -------------------------------------------------------------------------
@@ -250,7 +250,9 @@ def _select(g: StackGraph, env: str, stacks: list[str] | None) -> list[str]:
     return chosen
 
 
-def _deploy_verb(verb: str, env: str, emulator: bool, stacks: list[str] | None, workers: int | None) -> None:
+def _deploy_verb(
+    verb: str, env: str, emulator: bool, stacks: list[str] | None, workers: int | None, run_dir: Path | None = None
+) -> None:
     from infra import operations
     from infra.bootstrap import ensure_state_bucket
 
@@ -263,7 +265,7 @@ def _deploy_verb(verb: str, env: str, emulator: bool, stacks: list[str] | None, 
             operations.destroy(g, names, workers=workers, listener=_report)
             return
         err.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region))
-        run_dir = operations.new_run_dir(verb)
+        run_dir = run_dir or operations.new_run_dir(verb)
         if verb == "plan":
             operations.plan(g, names, run_dir=run_dir, workers=workers, listener=_report)
         else:
@@ -272,6 +274,105 @@ def _deploy_verb(verb: str, env: str, emulator: bool, stacks: list[str] | None, 
     except operations.OperationFailed as exc:
         err.print(f"[red]{verb} failed:[/red] {exc}")
         raise typer.Exit(EXIT_FAILED) from None
+
+
+@app.command()
+@handles_errors
+def comment(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Plan run folders (one per environment).")],
+    findings: Annotated[Path | None, typer.Option(help="This branch's checkov findings (scan --findings).")] = None,
+    base_findings: Annotated[Path | None, typer.Option(help="The base branch's: only new ones show.")] = None,
+    allow_stateful: Annotated[bool, typer.Option(help="Stateful deletes/replaces do not fail the check.")] = False,
+    target: Annotated[str, typer.Option(help="What the plans cover, e.g. dev.")] = "",
+    sha: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit the plans are for.")] = "",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the markdown here.")] = None,
+    post: Annotated[bool, typer.Option(help="Create or update the pull request's comment.")] = False,
+    pr: Annotated[int | None, typer.Option(help="Pull request number (for --post).")] = None,
+    workflow: Annotated[str, typer.Option(help="Which workflow posts (part of the comment's marker).")] = "plan",
+) -> None:
+    """Render the plan report (comment and job summary); exit 1 when the check must fail."""
+    from infra.comment import Context, blocked_by, render
+    from infra.github import GitHub, GitHubError
+    from infra.publish import load_runs, marker, run_url, with_new_findings, write_summary
+
+    plans = with_new_findings(load_runs(run_dirs), findings, base_findings)
+    ctx = Context(
+        target=target,
+        sha=sha,
+        allow_stateful=allow_stateful,
+        report_url=run_url(),
+        marker=marker(workflow, target or "all", pr),
+    )
+    text = render(plans, ctx)
+    if out_file:
+        out_file.write_text(text)
+        err.print(f"comment: {out_file} ({len(text)} characters)")
+    else:
+        out.print(text, markup=False, highlight=False)
+    summary = write_summary(plans, ctx)
+    if summary:
+        err.print(f"job summary: {summary}")
+    if post:
+        if pr is None:
+            raise ConfigError.single("--pr", "", "--post needs the pull request number")
+        try:
+            action, url = GitHub.from_env().upsert_comment(pr, ctx.marker, text)
+        except GitHubError as exc:
+            err.print(f"[red]posting failed:[/red] {exc}", markup=True)
+            raise typer.Exit(EXIT_FAILED) from None
+        err.print(f"comment {action}: {url}")
+    reasons = blocked_by(plans, ctx)
+    if reasons:
+        err.print("[red]check fails:[/red] " + "; ".join(reasons), markup=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+@handles_errors
+def drift(
+    env: str,
+    emulator: UseEmulator = False,
+    stack: Stack = None,
+    workers: Workers = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the markdown report here.")] = None,
+    issues: Annotated[bool, typer.Option(help="Open/update/close one GitHub issue per drifted stack.")] = False,
+    fail_on_drift: Annotated[bool, typer.Option(help="Exit 3 when any stack drifted.")] = False,
+) -> None:
+    """Plan with no code change and report what moved outside Terraform (same renderer)."""
+    from infra import operations
+    from infra.comment import Context, render
+    from infra.github import GitHub, GitHubError
+    from infra.publish import load_runs, run_url, write_summary
+
+    err.print(f"target: {_target(env, emulator)}")
+    g = _graph([env])
+    names = _select(g, env, stack)
+    run_dir = operations.new_run_dir(f"drift-{env}")
+    try:
+        operations.drift(g, names, run_dir=run_dir, workers=workers, listener=_report)
+    except operations.OperationFailed as exc:
+        err.print(f"[red]drift check failed:[/red] {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+    plans = load_runs([run_dir])
+    ctx = Context(title="Drift", target=env, drift=True, report_url=run_url())
+    text = render(plans, ctx)
+    (out_file or run_dir / "drift.md").write_text(text)
+    out.print(text, markup=False, highlight=False)
+    write_summary(plans, ctx)
+    drifted = [p for p in plans if p.has_changes or p.outside]
+    if issues:
+        wanted = {
+            p.stack: (f"Drift: {p.stack}", render([p], Context(title="Drift", target=p.stack, drift=True)))
+            for p in drifted
+        }
+        try:
+            for line in GitHub.from_env().sync_issues("drift", wanted, checked={p.stack for p in plans}):
+                err.print(line)
+        except GitHubError as exc:
+            err.print(f"[red]issues:[/red] {exc}", markup=True)
+            raise typer.Exit(EXIT_FAILED) from None
+    if drifted and fail_on_drift:
+        raise typer.Exit(EXIT_DRIFT)
 
 
 @app.command()
@@ -287,9 +388,45 @@ def bootstrap(env: str, emulator: UseEmulator = False) -> None:
 
 @app.command()
 @handles_errors
-def plan(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
+def plan(
+    env: str,
+    emulator: UseEmulator = False,
+    stack: Stack = None,
+    workers: Workers = None,
+    affected_since: Annotated[
+        str | None, typer.Option(help="Only stacks whose synthesized JSON differs from this git ref's, and consumers.")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Write plans here (default: a new .infra/runs/ folder).")] = None,
+) -> None:
     """Plan the environment's stacks in dependency order (saved under .infra/runs/)."""
-    _deploy_verb("plan", env, emulator, stack, workers)
+    if affected_since:
+        stack = _affected(env, affected_since, run_dir)
+        if not stack:
+            return
+    _deploy_verb("plan", env, emulator, stack, workers, run_dir)
+
+
+def _affected(env: str, ref: str, run_dir: Path | None) -> list[str]:
+    """The stacks a change affects, each printed with why; an empty run folder when none."""
+    from infra import affected
+    from infra.synth import synthesize
+
+    load_environment(env)
+    try:
+        base_out = affected.synthesize_ref(ref)
+    except affected.AffectedError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    head_out = synthesize(environment_names()).outdir
+    chosen = affected.compare(base_out, StackGraph.from_synth(head_out), head_out, [env])
+    for item in chosen:
+        out.print(f"affected: {item.stack} ({item.reason})")
+    if not chosen:
+        out.print(f"no stack of {env} differs from {ref}: nothing to plan")
+        if run_dir:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "outcomes.json").write_text("{}")
+    return [item.stack for item in chosen]
 
 
 @app.command()

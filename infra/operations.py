@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from infra.bootstrap import state_exists
-from infra.executor import DEFERRED, OK, Deferred, Listener, Outcome, run_graph
+from infra.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
 from infra.graph import StackGraph, StackNode
 from infra.paths import WORK
 from infra.plans import PlanSummary
-from infra.terraform import VALIDATE_WORKSPACES, Workspace
+from infra.report import META_FILE, OUTCOMES_FILE
+from infra.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
 from infra.toolchain import terraform_env
 
 RUNS = WORK / "runs"
@@ -26,7 +27,14 @@ class OperationFailed(RuntimeError):
         super().__init__(
             f"{verb}: {len(bad)} of {len(outcomes)} stacks did not succeed: "
             + ", ".join(f"{o.stack} ({o.status})" for o in bad)
+            + "".join(f"\n{o.stack}: {_tail(o.detail)}" for o in bad if o.status == FAILED)
         )
+
+
+def _tail(detail: str, lines: int = 6) -> str:
+    """A failure's cause (Terraform puts it last), short enough for a summary line."""
+    kept = [line for line in detail.strip().splitlines() if line.strip()]
+    return "\n  ".join(kept[:1] + kept[1:][-lines:])
 
 
 def _check(verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> list[Outcome]:
@@ -85,8 +93,15 @@ def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
 def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> PlanSummary:
     out = run_dir / ws.node.name
     out.mkdir(parents=True, exist_ok=True)
+    node = ws.node
+    meta = {"stack": node.name, "environment": node.environment, "component": node.component}
+    (out / META_FILE).write_text(json.dumps(meta))
     plan_file = out / "plan.tfplan"
-    ws.run("plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
+    args = ("plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
+    result = ws.run(*args, check=False)
+    # -detailed-exitcode: 0 no changes, 2 changes present, 1 an error
+    if result.returncode not in ((0, 2) if "-detailed-exitcode" in extra else (0,)):
+        raise TerraformError(node.name, "plan", result.output, ws.log)
     shown = ws.run("show", "-json", "-no-color", str(plan_file))
     (out / "plan.json").write_text(shown.output)
     text = ws.run("show", "-no-color", str(plan_file))
@@ -103,6 +118,7 @@ def plan(
     listener: Listener | None = None,
     refresh_only: bool = False,
     destroy: bool = False,
+    detailed: bool = False,
 ) -> list[Outcome]:
     """Plan each stack (saved: binary, JSON and text under run_dir/<stack>/).
 
@@ -111,6 +127,7 @@ def plan(
     """
     extra = ["-refresh-only"] if refresh_only else []
     extra += ["-destroy"] if destroy else []
+    extra += ["-detailed-exitcode"] if detailed else []
 
     def action(node: StackNode) -> str:
         if not destroy:
@@ -119,7 +136,37 @@ def plan(
         return _save_plan(ws, run_dir, *extra).line()
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener, reverse=destroy)
+    write_outcomes(graph, outcomes, run_dir)
     return _check("plan", outcomes, allowed=(OK, DEFERRED))
+
+
+def write_outcomes(graph: StackGraph, outcomes: list[Outcome], run_dir: Path) -> Path:
+    """Each stack's status in the run folder, for the report (a failed stack has no plan)."""
+    doc = {
+        o.stack: {
+            "status": o.status,
+            "detail": o.detail,
+            "environment": graph.nodes[o.stack].environment,
+            "component": graph.nodes[o.stack].component,
+        }
+        for o in outcomes
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / OUTCOMES_FILE
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+def drift(
+    graph: StackGraph,
+    names: Iterable[str],
+    *,
+    run_dir: Path,
+    workers: int | None = None,
+    listener: Listener | None = None,
+) -> list[Outcome]:
+    """Plan with no code change (`-detailed-exitcode`): any change means the world moved."""
+    return plan(graph, names, run_dir=run_dir, workers=workers, listener=listener, detailed=True)
 
 
 def apply(

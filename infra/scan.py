@@ -189,13 +189,64 @@ def sarif(result: ScanResult, violations: list[Violation]) -> dict[str, Any]:
     }
 
 
-def scan_and_check(graph: StackGraph, names: Iterable[str], sarif_path: Path | None = None) -> tuple[str, bool]:
-    """checkov and our rules over these stacks; SARIF written; (one-line summary, passed)."""
+def markdown(result: ScanResult, violations: list[Violation]) -> str:
+    """The compliance report people read: failures first, then what is accepted and why."""
+    status = "✅ compliant" if result.ok and not violations else "⛔ not compliant"
+    lines = [
+        f"### Compliance: {status}",
+        "",
+        f"{result.stacks} stacks · checkov {result.passed} passed, {len(result.findings)} failed, "
+        f"{len(result.suppressed)} accepted · own rules {len(violations)} violations",
+    ]
+    if result.findings:
+        lines += ["", "| stack | resource | check | |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| `{f.stack}` | `{f.resource}` | {f.check_id} | {f.check_name} ([guide]({f.guideline})) |"
+            if f.guideline
+            else f"| `{f.stack}` | `{f.resource}` | {f.check_id} | {f.check_name} |"
+            for f in result.findings
+        ]
+    if violations:
+        lines += ["", "**Own rules** (infra/policy/rules.py):", ""]
+        lines += [f"- `{v.stack}` `{v.resource}`: {v.rule}: {v.message}" for v in violations]
+    if result.suppressed:
+        accepted: dict[tuple[str, str], list[str]] = {}
+        for f in result.suppressed:
+            accepted.setdefault((f.check_id, f.suppressed_because or ""), []).append(f.stack)
+        lines += ["", "<details><summary>Accepted (infra/policy/suppressions.toml)</summary>", ""]
+        lines += ["| check | stacks | why |", "| --- | ---: | --- |"]
+        lines += [f"| {check} | {len(set(stacks))} | {why} |" for (check, why), stacks in sorted(accepted.items())]
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def findings_json(result: ScanResult) -> list[dict[str, str]]:
+    """The failed checks, keyed as `infra comment` compares them with the base branch."""
+    return [
+        {"stack": f.stack, "resource": f.resource, "check_id": f.check_id, "check_name": f.check_name}
+        for f in result.findings
+    ]
+
+
+def scan_and_check(
+    graph: StackGraph,
+    names: Iterable[str],
+    sarif_path: Path | None = None,
+    *,
+    markdown_path: Path | None = None,
+    findings_path: Path | None = None,
+) -> tuple[str, bool]:
+    """checkov and our rules over these stacks; SARIF (and markdown, findings) written;
+    (summary, passed)."""
     chosen = list(names)
     result = scan(graph, chosen)
     violations = own_rules(graph, chosen)
     path = sarif_path or SCAN_DIR / "results.sarif"
     path.write_text(json.dumps(sarif(result, violations), indent=1))
+    if markdown_path:
+        markdown_path.write_text(markdown(result, violations))
+    if findings_path:
+        findings_path.write_text(json.dumps(findings_json(result), indent=1))
     problems = [f"checkov {f.stack}: {f.check_id} {f.resource}: {f.check_name}" for f in result.findings]
     problems += [f"policy {v}" for v in violations]
     detail = (

@@ -81,18 +81,25 @@ provider_installation {{
   }}
 }}
 plugin_cache_dir   = "{PLUGIN_CACHE}"
+# A stack initialised for the first time has no lock file; without this, Terraform ignores
+# the cached provider and re-installs it into the cache, replacing the entry under every
+# other stack that is running at that moment ("no package ... cached in .terraform/providers").
+plugin_cache_may_break_dependency_lock_file = true
 disable_checkpoint = true
 """
 
 
 def ensure_cli_config() -> Path:
-    """Write the CLI config once; rewrite it only when the mirror it names is gone."""
+    """Write the CLI config; keep the mirror it names while that is still a mirror (no scan)."""
+    mirror = None
     if CLI_CONFIG.is_file():
         for line in CLI_CONFIG.read_text().splitlines():
             if line.strip().startswith("path") and _is_mirror(Path(line.split('"')[1])):
-                return CLI_CONFIG
+                mirror = Path(line.split('"')[1])
+    text = cli_config_text(mirror or find_mirror())
     PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
-    CLI_CONFIG.write_text(cli_config_text(find_mirror()))
+    if not CLI_CONFIG.is_file() or CLI_CONFIG.read_text() != text:
+        CLI_CONFIG.write_text(text)
     return CLI_CONFIG
 
 

@@ -23,6 +23,7 @@ LOG_FILE = STATE_DIR / "moto.log"
 CERT_FILE = STATE_DIR / "tls.crt"
 KEY_FILE = STATE_DIR / "tls.key"
 READY_TIMEOUT = 60.0
+THREADS = 64
 EMULATED_VARIABLE = "INFRA_EMULATED"
 # Credentials that would point clients at a real account: removed while emulating.
 UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
@@ -138,8 +139,12 @@ def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
             f"127.0.0.1:{port}",
             "--workers",
             "1",
+            # One thread per open connection being served: four Terraform runs at once,
+            # each with up to ten requests in flight. With fewer threads the TLS handshakes
+            # of new connections queue behind the dispatch lock and the provider gives up
+            # ("TLS handshake timeout", 10 s).
             "--threads",
-            "8",
+            str(THREADS),
             "--certfile",
             str(CERT_FILE),
             "--keyfile",
@@ -148,6 +153,8 @@ def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
             "300",
             "--access-logfile",
             "-",
+            "--access-logformat",
+            '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',  # with each request's seconds
             "--log-level",
             "info",
             "infra.emulator.wsgi:app",

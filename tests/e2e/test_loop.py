@@ -6,13 +6,16 @@ emulator answers at once). dev is deployed once for the checks that need a deplo
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import boto3
 import pytest
 
 from infra import operations
 from infra.emulator import launcher
 from infra.graph import StackGraph
-from infra.paths import SYNTH_OUT
+from infra.paths import REPO, SYNTH_OUT
 from infra.probe import run_probes
 from infra.up import up
 
@@ -22,7 +25,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def dev():
     """dev deployed on the emulator (the loop up to a clean re-plan), destroyed afterwards."""
-    loop = up("dev", keep=True)
+    try:
+        loop = up("dev", keep=True)
+    except BaseException:
+        launcher.stop()  # keep=True leaves it running, for the tests below; not on failure
+        raise
     assert [p.name for p in loop.phases if p.status == "ok"] == [
         "emulator",
         "bootstrap",
@@ -87,3 +94,27 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
                 ]
             )["SecurityGroups"],
         )
+
+
+def test_drift_made_outside_terraform_is_found_and_reported(dev):
+    """Change a key's description by hand: `infra drift` finds it (exit 3), and not once undone."""
+    graph, names = dev
+    key = operations.outputs(graph, ["dev-kms"])["dev-kms"]["data_key_arn"]
+    kms = boto3.client("kms", region_name="sa-east-1")
+    original = kms.describe_key(KeyId=key)["KeyMetadata"]["Description"]
+
+    def drift() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "from infra.cli import main; main()", "drift", "dev", "--stack", "kms"]
+        return subprocess.run([*command, "--fail-on-drift"], cwd=REPO, capture_output=True, text=True, check=False)
+
+    kms.update_key_description(KeyId=key, Description="changed by hand")
+    try:
+        found = drift()
+        assert found.returncode == 3, found.stdout + found.stderr
+        assert "Drift for `dev`: drift found · 1 stack drifted" in found.stdout
+        assert '+ description = "changed by hand"' in found.stdout  # what the world has now
+    finally:
+        kms.update_key_description(KeyId=key, Description=original)
+    calm = drift()
+    assert calm.returncode == 0, calm.stdout + calm.stderr
+    assert "no drift · 0 stacks drifted" in calm.stdout

@@ -1,0 +1,243 @@
+"""One renderer for the pull-request comment, the job summary and the drift report.
+
+The document is built in priority order and always fits its limit: the headline, the
+warning about deletes and replaces, the table, new checkov failures and failed stacks
+first; then one folded block per stack with changes (stacks that delete first, then
+replace, update, create), each cut at whole lines; stacks whose block no longer fits are
+listed compactly with a pointer to the full report. Blocks are added whole, so nothing is
+ever cut inside a code fence or a <details>.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from infra.report import ACTIONS, SIGNS, ResourceChange, StackPlan
+
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
+SUMMARY_LIMIT = 1_048_576  # bytes GitHub accepts in one step's $GITHUB_STEP_SUMMARY
+BLOCK_SHARE = 4  # one stack's block takes at most a quarter of the limit
+ADDRESSES_PER_ACTION = 40
+ALLOW_LABEL = "allow-stateful-changes"
+ENVIRONMENT_ORDER = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class Context:
+    title: str = "Plan"  # "Plan", "Drift"
+    target: str = ""  # what the report covers: "dev", "all environments"
+    sha: str = ""
+    allow_stateful: bool = False
+    report_url: str = ""  # where the full report is (the run's job summary, an artifact)
+    marker: str = ""  # hidden comment that identifies this report for updates
+    drift: bool = False  # a drift report: changes mean the real world moved, not the code
+
+
+def measure(text: str) -> int:
+    """Size as GitHub counts it at worst (bytes; a character is never more)."""
+    return len(text.encode("utf-8"))
+
+
+def blocked_by(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
+    """Why the check fails: unapproved stateful deletes/replaces, new checkov failures, failed stacks."""
+    reasons = []
+    stateful = [c for p in plans for c in p.destructive if c.stateful]
+    if stateful and not ctx.allow_stateful and not ctx.drift:
+        reasons.append(f"{len(stateful)} stateful delete/replace (label `{ALLOW_LABEL}` allows them)")
+    findings = sum(len(p.new_findings) for p in plans)
+    if findings:
+        reasons.append(f"{findings} new checkov failure{'s' * (findings != 1)}")
+    failed = [p.stack for p in plans if p.status == "failed"]
+    if failed:
+        reasons.append(f"{len(failed)} stack{'s' * (len(failed) != 1)} failed to plan")
+    return reasons
+
+
+def _totals(plans: Sequence[StackPlan]) -> str:
+    return " ".join(f"{SIGNS[a]}{sum(p.count(a) for p in plans)}" for a in reversed(ACTIONS))
+
+
+def _what_merging_does(plans: Sequence[StackPlan]) -> str:
+    envs = sorted({p.environment for p in plans if p.has_changes}, key=_env_rank)
+    if not envs:
+        return "Merging changes no infrastructure."
+    steps = " → ".join(f"`{e}`" + (" (after approval)" if e == "prod" else "") for e in envs)
+    return f"Merging applies these changes in order: {steps}, each followed by the post-apply probes."
+
+
+def _env_rank(env: str) -> tuple[int, str]:
+    base = env.split("-")[0]
+    return (ENVIRONMENT_ORDER.index(base) if base in ENVIRONMENT_ORDER else len(ENVIRONMENT_ORDER), env)
+
+
+def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
+    changed = [p for p in plans if p.has_changes or p.outside]
+    reasons = blocked_by(plans, ctx)
+    if ctx.drift:
+        icon, status = ("⚠️", "drift found") if changed else ("✅", "no drift")
+    else:
+        icon, status = ("⛔", "blocked") if reasons else ("✅", "ready")
+    target = f" for `{ctx.target}`" if ctx.target else ""
+    count = f"{len(changed)} stack{'s' * (len(changed) != 1)} {'drifted' if ctx.drift else 'changed'}"
+    lines = [f"### {icon} {ctx.title}{target}: {status} · {count} · {_totals(plans)}", ""]
+    facts = [f"commit `{ctx.sha[:12]}`"] if ctx.sha else []
+    facts.append(f"{len(plans)} stacks planned")
+    lines.append(" · ".join(facts))
+    if not ctx.drift:
+        lines += ["", _what_merging_does(plans)]
+    if reasons:
+        lines += ["", "**This check fails:** " + "; ".join(reasons) + "."]
+    return lines
+
+
+def _warning(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
+    destructive = [(p, c) for p in plans for c in p.destructive]
+    if not destructive:
+        return []
+    lines = ["", "> [!WARNING]", f"> **{len(destructive)} delete/replace** in this plan:"]
+    for p, c in destructive:
+        mark = f" ⛔ **stateful ({c.stateful})**" if c.stateful else ""
+        why = f" ({c.reason})" if c.reason else ""
+        lines.append(f"> - `{p.stack}`: {c.action} `{c.address}`{mark}{why}")
+    if any(c.stateful for _, c in destructive):
+        allowed = "allowed for this run" if ctx.allow_stateful else f"blocked unless the PR has label `{ALLOW_LABEL}`"
+        lines.append(f"> Stateful deletes/replaces lose data: {allowed}.")
+    return lines
+
+
+def _table(plans: Sequence[StackPlan]) -> list[str]:
+    changed = [p for p in plans if p.has_changes or p.outside]
+    lines = [""]
+    if changed:
+        lines += [
+            "| environment | component | add | change | replace | destroy | outside | new checkov |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for p in sorted(changed, key=lambda p: (_env_rank(p.environment), p.priority, p.stack)):
+            counts = " | ".join(str(p.count(a)) for a in ("create", "update", "replace", "delete"))
+            lines.append(
+                f"| {p.environment} | {p.component} | {counts} | {len(p.outside)} | {len(p.new_findings) or ''} |"
+            )
+    unchanged = [p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside)]
+    if unchanged:
+        lines += ["", f"No changes in {len(unchanged)} stacks: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
+    return lines
+
+
+def _problems(plans: Sequence[StackPlan]) -> list[str]:
+    lines = []
+    findings = [(p.stack, f) for p in plans for f in p.new_findings]
+    if findings:
+        lines += ["", f"**New checkov failures** (versus the base branch): {len(findings)}", ""]
+        lines += [f"- `{stack}`: {f}" for stack, f in findings]
+    others = [p for p in plans if p.status != "ok"]
+    if others:
+        lines += ["", "**Stacks without a plan:**", ""]
+        lines += [f"- `{p.stack}`: {p.status}: {_one_line(p.detail)}" for p in others]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return (kept[-1] if kept else "")[:300]
+
+
+def _fenced(lines: Sequence[str]) -> list[str]:
+    if any("```" in line for line in lines):  # a fence inside would end ours early
+        return ["<pre>", *(html.escape(line) for line in lines), "</pre>"]
+    return ["```diff", *lines, "```"]
+
+
+def _resource_lines(changes: Sequence[ResourceChange], heading: str) -> list[str]:
+    lines = []
+    for action in ACTIONS:
+        group = [c for c in changes if c.action == action]
+        if not group:
+            continue
+        lines += ["", f"**{heading}{action}** ({len(group)})", ""]
+        for c in group[:ADDRESSES_PER_ACTION]:
+            mark = f" — stateful ({c.stateful})" if c.stateful and action in ("delete", "replace") else ""
+            lines.append(f"- `{c.address}`{mark}" + (f" — {c.reason}" if c.reason else ""))
+        if len(group) > ADDRESSES_PER_ACTION:
+            lines.append(f"- … and {len(group) - ADDRESSES_PER_ACTION} more")
+    return lines
+
+
+def _diff(changes: Sequence[ResourceChange]) -> list[str]:
+    lines = []
+    for c in changes:
+        verb = {"create": "created", "update": "updated in place", "replace": "replaced", "delete": "destroyed"}
+        lines.append(f"# {c.address} will be {verb[c.action]}" + (f" ({c.reason})" if c.reason else ""))
+        lines += c.lines
+    return lines
+
+
+def _block(plan: StackPlan, budget: int) -> str:
+    """One stack's folded details, its diff cut at whole lines to stay within budget."""
+    summary = f"<details><summary><code>{plan.stack}</code>: {plan.totals()}"
+    summary += f", {len(plan.outside)} changed outside Terraform" if plan.outside else ""
+    head = [summary + "</summary>", *_resource_lines(plan.changes, "")]
+    if plan.outside:
+        head += _resource_lines(plan.outside, "Changed outside Terraform: ")
+    diff = _diff(plan.changes)
+    outside = _diff(plan.outside)
+    if outside:
+        diff = [*diff, "", "# --- changed outside Terraform (the next apply sets these back) ---", *outside]
+    for keep in _shrinking(len(diff)):
+        body = diff[:keep]
+        if keep < len(diff):
+            body = [*body, f"# … {len(diff) - keep} more lines: see the full report"]
+        text = "\n".join([*head, "", *_fenced(body), "", "</details>", ""])
+        if measure(text) <= budget:
+            return text
+    return ""
+
+
+def _shrinking(n: int) -> list[int]:
+    """Line counts to try, from all of them down to none (halving, so long diffs are quick)."""
+    counts, k = [], n
+    while k > 0:
+        counts.append(k)
+        k //= 2
+    return [*counts, 0]
+
+
+def render(plans: Sequence[StackPlan], ctx: Context, limit: int = COMMENT_LIMIT) -> str:
+    lines = [ctx.marker] if ctx.marker else []
+    lines += _headline(plans, ctx) + _warning(plans, ctx) + _table(plans) + _problems(plans)
+    head = "\n".join(lines) + "\n"
+    pointer = f"[full report]({ctx.report_url})" if ctx.report_url else "the full report (job summary)"
+    detailed = sorted((p for p in plans if p.has_changes or p.outside), key=lambda p: (p.priority, p.stack))
+    footer_room = 400 + 120 * len(detailed)  # the compact list of stacks that did not fit, at worst
+    if measure(head) + footer_room > limit:
+        head = _cut(head, limit - footer_room)
+    body, compact = [], []
+    used = measure(head) + footer_room
+    for plan in detailed:
+        block = _block(plan, min(limit // BLOCK_SHARE, limit - used))
+        if block:
+            body.append(block)
+            used += measure(block) + 1
+        else:
+            compact.append(f"- `{plan.stack}`: {plan.totals()}")
+    text = head + ("\n" + "\n".join(body) if body else "")
+    if compact:
+        text += f"\n**{len(compact)} more stacks** did not fit here; their details are in {pointer}:\n\n"
+        text += "\n".join(compact) + "\n"
+    if measure(text) > limit:  # cannot happen with the room kept above; never post over the limit
+        text = _cut(text, limit)
+    return text
+
+
+def _cut(text: str, limit: int) -> str:
+    """Whole lines up to the limit (used on the head, which has no fences or details)."""
+    note = "\n… (cut to fit; see the full report)\n"
+    kept, size = [], measure(note)
+    for line in text.splitlines():
+        size += measure(line) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    return "\n".join(kept) + note

@@ -1,0 +1,38 @@
+"""Real plans made on the emulator, once per session, and a fake GitHub over HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reporting.fake_github import FakeGitHub
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The run folder of tests/reporting/sample_plans.py, planned against a fresh emulator."""
+    from infra.emulator import launcher
+    from tests.reporting import sample_plans
+
+    saved = dict(os.environ)
+    emulator = launcher.start("111111111111", sample_plans.REGION, fresh=True)
+    try:
+        emulator.activate()
+        yield sample_plans.build(tmp_path_factory.mktemp("plans"))
+    finally:
+        launcher.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    """A local server that answers like GitHub's REST API; the environment points at it."""
+    with FakeGitHub() as fake:
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+        monkeypatch.setenv("GITHUB_REPOSITORY", "edutech/infra")
+        yield fake

@@ -1,0 +1,114 @@
+"""The GitHub client against a local server that answers like GitHub (tests/reporting/fake_github.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from infra.github import GitHub, GitHubError
+from infra.paths import REPO
+
+MARKER = "<!-- infra:plan:dev:pr-7 -->"
+
+
+def client(fake, **kwargs) -> GitHub:
+    return GitHub(repository=fake.repository, token=fake.token, api_url=fake.url, **kwargs)
+
+
+def test_second_post_updates_the_first_comment(github):
+    gh = client(github)
+    github.comments[7] = [{"id": i, "body": f"someone else {i}", "html_url": "-"} for i in range(1, 4)]
+    assert gh.upsert_comment(7, MARKER, "first plan")[0] == "created"
+    assert gh.upsert_comment(7, MARKER, "second plan")[0] == "updated"
+    ours = [c for c in github.comments[7] if MARKER in c["body"]]
+    assert len(ours) == 1 and ours[0]["body"].endswith("second plan")
+    assert len(github.comments[7]) == 4  # the others untouched
+    # our comment is the 4th: on page 2 of the listing, so pagination was followed
+    assert any("page=2" in r.path for r in github.requests if r.method == "GET")
+    assert [r.method for r in github.requests].count("POST") == 1
+
+
+def test_a_different_target_gets_its_own_comment(github):
+    gh = client(github)
+    gh.upsert_comment(7, MARKER, "dev plan")
+    gh.upsert_comment(7, "<!-- infra:plan:prod:pr-7 -->", "prod plan")
+    assert len(github.comments[7]) == 2
+
+
+def test_requests_carry_the_token_and_api_version(github):
+    client(github).upsert_comment(7, MARKER, "x")
+    first = github.requests[0]
+    assert first.headers["Authorization"] == "Bearer test-token"
+    assert first.headers["X-Github-Api-Version"] == "2022-11-28"
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [(403, "pull-requests: write"), (404, "cannot see it"), (422, "65,536 characters")],
+)
+def test_errors_say_what_github_said_and_the_usual_cause(github, status, hint):
+    github.fail_next(status, {"message": "Resource not accessible by integration"})
+    with pytest.raises(GitHubError) as caught:
+        client(github).upsert_comment(7, MARKER, "x")
+    assert caught.value.status == status
+    assert "Resource not accessible by integration" in str(caught.value) and hint in str(caught.value)
+
+
+def test_a_short_rate_limit_is_waited_out(github):
+    waits: list[float] = []
+    github.fail_next(403, {"message": "You have exceeded a secondary rate limit"}, retry_after="2")
+    github.fail_next(429, {"message": "API rate limit exceeded"}, x_ratelimit_remaining="0",
+                     x_ratelimit_reset=str(int(time.time()) + 3))  # fmt: skip
+    assert client(github, sleep=waits.append).upsert_comment(7, MARKER, "x")[0] == "created"
+    assert waits[0] == 2.0 and 1.0 <= waits[1] <= 5.0
+
+
+def test_a_long_rate_limit_fails_at_once(github):
+    github.fail_next(403, {"message": "API rate limit exceeded"}, x_ratelimit_remaining="0",
+                     x_ratelimit_reset=str(int(time.time()) + 3600))  # fmt: skip
+    with pytest.raises(GitHubError, match="rate limited for"):
+        client(github, sleep=lambda s: pytest.fail("must not sleep an hour")).upsert_comment(7, MARKER, "x")
+
+
+def test_a_bad_token_is_reported(github):
+    gh = GitHub(repository=github.repository, token="wrong", api_url=github.url)
+    with pytest.raises(GitHubError, match="401.*Bad credentials.*missing or expired"):
+        gh.upsert_comment(7, MARKER, "x")
+
+
+def test_drift_issues_are_opened_updated_and_closed(github):
+    gh = client(github)
+    done = gh.sync_issues("drift", {"dev-kms": ("Drift: dev-kms", "one")}, checked={"dev-kms", "dev-web"})
+    assert done == ["opened #1 Drift: dev-kms"]
+    done = gh.sync_issues(
+        "drift",
+        {"dev-kms": ("Drift: dev-kms", "two"), "dev-web": ("Drift: dev-web", "three")},
+        checked={"dev-kms", "dev-web"},
+    )
+    assert done == ["updated #1 Drift: dev-kms", "opened #2 Drift: dev-web"]
+    assert github.issues[1]["body"].endswith("two")
+    done = gh.sync_issues("drift", {}, checked={"dev-kms"})  # dev-web not checked this time: left open
+    assert done == ["closed #1 Drift: dev-kms"]
+    assert github.issues[1]["state"] == "closed" and github.issues[2]["state"] == "open"
+
+
+@pytest.mark.terraform
+def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_run, tmp_path):
+    """The CLI as the workflow calls it: two runs, one comment, and the check fails (stateful)."""
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from infra.cli import main; main()", "comment", str(sample_run),
+             "--target", "dev", "--post", "--pr", "7", "--out", str(tmp_path / "comment.md")],
+            cwd=REPO, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    first, second = run(), run()
+    assert first.returncode == 1 and "check fails: 1 stateful delete/replace" in first.stderr
+    assert "comment created" in first.stderr and "comment updated" in second.stderr
+    assert len(github.comments[7]) == 1
+    assert github.comments[7][0]["body"].startswith("<!-- infra:plan:dev:pr-7 -->")
+    assert github.comments[7][0]["body"] == (tmp_path / "comment.md").read_text()
