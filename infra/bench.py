@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.table import Table
 
@@ -50,6 +52,7 @@ def main(argv: list[str]) -> int:
             *_timed(lambda: f"{len(operations.validate(graph, graph.nodes))} stacks"),
         )
     )
+    rows += _render_rows()
     if "--loop" in argv:
         from infra.up import up
 
@@ -64,6 +67,50 @@ def main(argv: list[str]) -> int:
         table.add_row(what, f"{seconds:.1f}", detail)
     out.print(table)
     return 0
+
+
+def _render_size(plans: list[Any], limit: int) -> str:
+    from infra.comment import Context, measure, render
+
+    return str(measure(render(plans, Context(target="dev"), limit=limit)))
+
+
+def _render_rows() -> list[tuple[str, float, str]]:
+    """The plan comment from real plans (tests/reporting/sample_plans.py) on the emulator:
+    rendering the 500-resource plan has a target of under 1 s."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from infra.comment import COMMENT_LIMIT, SUMMARY_LIMIT
+    from infra.emulator import launcher
+    from infra.paths import REPO
+    from infra.report import load_run
+
+    sys.path.insert(0, str(REPO))
+    from tests.reporting import sample_plans
+
+    saved = dict(os.environ)
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            launcher.start("111111111111", sample_plans.REGION, fresh=True).activate()
+            seconds, run = _timed(lambda: str(sample_plans.build(Path(tmp))))
+            rows.append(("sample plans on the emulator (apply, change, plan x3)", seconds, "app, quiet, fleet (500)"))
+        finally:
+            launcher.stop()
+            os.environ.clear()
+            os.environ.update(saved)
+        plans = load_run(Path(run))
+        fleet = [p for p in plans if p.stack == "fleet"]
+        for label, chosen, limit in (
+            ("render comment: 500-resource plan", fleet, COMMENT_LIMIT),
+            ("render comment: all sample plans", plans, COMMENT_LIMIT),
+            ("render job summary: all sample plans", plans, SUMMARY_LIMIT),
+        ):
+            seconds, size = _timed(functools.partial(_render_size, chosen, limit))
+            rows.append((label, seconds, f"{size} bytes (limit {limit})"))
+    return rows
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
+from infra.affected import AffectedError
 from infra.config import ConfigError, environment_names, load_environment
 from infra.console import err, out
 from infra.emulator.errors import EmulatorError
@@ -37,7 +38,7 @@ def handles_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, CycleError) as exc:
+        except (ConfigError, CycleError, AffectedError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (ToolchainError, EmulatorError, TerraformError) as exc:
@@ -205,12 +206,21 @@ def scan(
     markdown: Annotated[Path | None, typer.Option(help="Also write a markdown report here.")] = None,
     findings: Annotated[Path | None, typer.Option(help="Also write the failed checks as JSON (for comment).")] = None,
     no_fail: Annotated[bool, typer.Option(help="Exit 0 even with failures (when a later step judges).")] = False,
+    at_ref: Annotated[
+        str | None, typer.Option(help="Scan this git ref's synthesized stacks instead (the base of a PR).")
+    ] = None,
 ) -> None:
     """checkov (with the suppressions of infra/policy) and our own rules, on every stack."""
     from infra.scan import scan_and_check
 
     chosen = _envs(envs)
-    g = _graph(chosen)
+    if at_ref:
+        from infra.affected import synthesize_ref
+
+        g = StackGraph.from_synth(synthesize_ref(at_ref))
+        chosen = sorted({n.environment for n in g.nodes.values() if n.environment in chosen})
+    else:
+        g = _graph(chosen)
     detail, ok = scan_and_check(g, g.for_environments(chosen), sarif, markdown_path=markdown, findings_path=findings)
     (out if ok else err).print(detail, markup=False)
     if not ok and not no_fail:
@@ -223,6 +233,10 @@ emulator_app = typer.Typer(no_args_is_help=True, help="The local AWS emulator (m
 app.add_typer(emulator_app, name="emulator")
 UseEmulator = Annotated[bool, typer.Option("--emulator", help="Target the local emulator (started if needed).")]
 Stack = Annotated[list[str] | None, typer.Option("--stack", help="Only these stacks (names or components).")]
+AffectedSince = Annotated[
+    str | None, typer.Option(help="Only stacks whose synthesized JSON differs from this git ref's, and consumers.")
+]
+RunDir = Annotated[Path | None, typer.Option(help="Write plans here (default: a new .infra/runs/ folder).")]
 
 
 def _target(env: str, emulator: bool) -> str:
@@ -280,28 +294,44 @@ def _deploy_verb(
 @handles_errors
 def comment(
     run_dirs: Annotated[list[Path], typer.Argument(help="Plan run folders (one per environment).")],
+    kind: Annotated[str, typer.Option(help="plan (pull request) or apply (after merge).")] = "plan",
     findings: Annotated[Path | None, typer.Option(help="This branch's checkov findings (scan --findings).")] = None,
     base_findings: Annotated[Path | None, typer.Option(help="The base branch's: only new ones show.")] = None,
-    allow_stateful: Annotated[bool, typer.Option(help="Stateful deletes/replaces do not fail the check.")] = False,
+    allow_stateful: Annotated[
+        bool, typer.Option(envvar="INFRA_ALLOW_STATEFUL", help="Stateful deletes/replaces do not fail the check.")
+    ] = False,
     target: Annotated[str, typer.Option(help="What the plans cover, e.g. dev.")] = "",
     sha: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit the plans are for.")] = "",
+    extra: Annotated[Path | None, typer.Option(help="Markdown to show after the summary (probe results).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the markdown here.")] = None,
     post: Annotated[bool, typer.Option(help="Create or update the pull request's comment.")] = False,
-    pr: Annotated[int | None, typer.Option(help="Pull request number (for --post).")] = None,
-    workflow: Annotated[str, typer.Option(help="Which workflow posts (part of the comment's marker).")] = "plan",
+    pr: Annotated[int | None, typer.Option(help="Pull request number (for --post; default: the PR of --sha).")] = None,
 ) -> None:
     """Render the plan report (comment and job summary); exit 1 when the check must fail."""
-    from infra.comment import Context, blocked_by, render
+    from infra.comment import KINDS, Context, blocked_by, render
     from infra.github import GitHub, GitHubError
     from infra.publish import load_runs, marker, run_url, with_new_findings, write_summary
 
+    if kind not in KINDS[:2]:
+        raise ConfigError.single("--kind", "", f"--kind is plan or apply, not {kind!r}")
     plans = with_new_findings(load_runs(run_dirs), findings, base_findings)
+    try:
+        github = GitHub.from_env() if post else None
+        if github and pr is None:
+            pr = github.pull_for_commit(sha)
+            if pr is None:
+                err.print(f"no pull request contains {sha[:12]}: nothing to comment on")
+    except GitHubError as exc:
+        err.print(f"[red]GitHub:[/red] {exc}", markup=True)
+        raise typer.Exit(EXIT_FAILED) from None
     ctx = Context(
+        kind=kind,
         target=target,
         sha=sha,
         allow_stateful=allow_stateful,
         report_url=run_url(),
-        marker=marker(workflow, target or "all", pr),
+        marker=marker(kind, target or "all", pr),
+        extra=extra.read_text() if extra and extra.is_file() else "",
     )
     text = render(plans, ctx)
     if out_file:
@@ -312,11 +342,9 @@ def comment(
     summary = write_summary(plans, ctx)
     if summary:
         err.print(f"job summary: {summary}")
-    if post:
-        if pr is None:
-            raise ConfigError.single("--pr", "", "--post needs the pull request number")
+    if github and pr is not None:
         try:
-            action, url = GitHub.from_env().upsert_comment(pr, ctx.marker, text)
+            action, url = github.upsert_comment(pr, ctx.marker, text)
         except GitHubError as exc:
             err.print(f"[red]posting failed:[/red] {exc}", markup=True)
             raise typer.Exit(EXIT_FAILED) from None
@@ -354,17 +382,14 @@ def drift(
         err.print(f"[red]drift check failed:[/red] {exc}")
         raise typer.Exit(EXIT_FAILED) from None
     plans = load_runs([run_dir])
-    ctx = Context(title="Drift", target=env, drift=True, report_url=run_url())
+    ctx = Context(kind="drift", target=env, report_url=run_url())
     text = render(plans, ctx)
     (out_file or run_dir / "drift.md").write_text(text)
     out.print(text, markup=False, highlight=False)
     write_summary(plans, ctx)
     drifted = [p for p in plans if p.has_changes or p.outside]
     if issues:
-        wanted = {
-            p.stack: (f"Drift: {p.stack}", render([p], Context(title="Drift", target=p.stack, drift=True)))
-            for p in drifted
-        }
+        wanted = {p.stack: (f"Drift: {p.stack}", render([p], Context(kind="drift", target=p.stack))) for p in drifted}
         try:
             for line in GitHub.from_env().sync_issues("drift", wanted, checked={p.stack for p in plans}):
                 err.print(line)
@@ -393,10 +418,8 @@ def plan(
     emulator: UseEmulator = False,
     stack: Stack = None,
     workers: Workers = None,
-    affected_since: Annotated[
-        str | None, typer.Option(help="Only stacks whose synthesized JSON differs from this git ref's, and consumers.")
-    ] = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Write plans here (default: a new .infra/runs/ folder).")] = None,
+    affected_since: AffectedSince = None,
+    run_dir: RunDir = None,
 ) -> None:
     """Plan the environment's stacks in dependency order (saved under .infra/runs/)."""
     if affected_since:
@@ -412,11 +435,7 @@ def _affected(env: str, ref: str, run_dir: Path | None) -> list[str]:
     from infra.synth import synthesize
 
     load_environment(env)
-    try:
-        base_out = affected.synthesize_ref(ref)
-    except affected.AffectedError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    base_out = affected.synthesize_ref(ref)
     head_out = synthesize(environment_names()).outdir
     chosen = affected.compare(base_out, StackGraph.from_synth(head_out), head_out, [env])
     for item in chosen:
@@ -431,9 +450,20 @@ def _affected(env: str, ref: str, run_dir: Path | None) -> list[str]:
 
 @app.command()
 @handles_errors
-def apply(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
+def apply(
+    env: str,
+    emulator: UseEmulator = False,
+    stack: Stack = None,
+    workers: Workers = None,
+    affected_since: AffectedSince = None,
+    run_dir: RunDir = None,
+) -> None:
     """Plan and apply the environment's stacks in dependency order."""
-    _deploy_verb("apply", env, emulator, stack, workers)
+    if affected_since:
+        stack = _affected(env, affected_since, run_dir)
+        if not stack:
+            return
+    _deploy_verb("apply", env, emulator, stack, workers, run_dir)
 
 
 @app.command()
@@ -456,16 +486,28 @@ def output(env: str, emulator: UseEmulator = False) -> None:
 
 @app.command()
 @handles_errors
-def probe(env: str, emulator: UseEmulator = False) -> None:
+def probe(
+    env: str,
+    emulator: UseEmulator = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the result as markdown here.")] = None,
+) -> None:
     """Run the post-apply probe suite (tests/post_apply) against the deployed environment."""
+    import os
+
     from infra import operations
-    from infra.probe import run_probes
+    from infra.probe import markdown, run_probes
 
     err.print(f"target: {_target(env, emulator)}")
     g = _graph([env])
     run_dir = operations.new_run_dir(f"probe-{env}")
     result = run_probes(env, operations.outputs(g, g.for_environments([env])), run_dir)
     out.print(result.output, markup=False)
+    text = markdown(env, result)
+    if report:
+        report.write_text(text)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with Path(os.environ["GITHUB_STEP_SUMMARY"]).open("a") as summary:
+            summary.write(text + "\n")
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
 
@@ -503,11 +545,65 @@ def emulator_status() -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
+ci_app = typer.Typer(no_args_is_help=True, help="What the GitHub workflows need, and their steps run locally.")
+app.add_typer(ci_app, name="ci")
+
+
+@ci_app.command("role")
+@handles_errors
+def ci_role(env: str, purpose: Annotated[str, typer.Argument(help="plan (read-only) or apply.")] = "plan") -> None:
+    """The IAM role ARN a workflow assumes for this environment and purpose."""
+    from infra.ci import ROLE_NAMES, role_arn
+
+    if purpose not in ROLE_NAMES:
+        raise ConfigError.single("purpose", "", f"purpose is one of {sorted(ROLE_NAMES)}, not {purpose!r}")
+    out.print(role_arn(env, purpose), markup=False, highlight=False)
+
+
+@ci_app.command("plan")
+@handles_errors
+def ci_plan(
+    envs: Annotated[list[str] | None, typer.Argument(help="Environments (default: dev).", show_default=False)] = None,
+    base: Annotated[str | None, typer.Option(help="Compare with this ref (default: where HEAD left main).")] = None,
+    deploy_base: Annotated[
+        bool, typer.Option(help="Apply the base's stacks first (as main has them), so the plan shows the change.")
+    ] = True,
+) -> None:
+    """Run the plan workflow's steps locally on the emulator, and show each comment."""
+    from infra.ci import default_base, plan_workflow
+    from infra.loop import PhaseFailed
+
+    chosen = envs or ["dev"]
+    for env in chosen:
+        load_environment(env)
+    try:
+        loop, comments = plan_workflow(chosen, base or default_base(), deploy_base=deploy_base)
+    except PhaseFailed as exc:
+        exc.loop.report()
+        err.print(f"[red]ci plan failed[/red] in {exc}", markup=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    for env, path in comments.items():
+        out.rule(f"comment for {env} ({path})")
+        out.print(path.read_text(), markup=False, highlight=False)
+    loop.report()
+
+
 @app.command()
 @handles_errors
-def toolchain(quiet: Annotated[bool, typer.Option(help="Only write the config.")] = False) -> None:
+def toolchain(
+    quiet: Annotated[bool, typer.Option(help="Only write the config.")] = False,
+    make_mirror: Annotated[
+        Path | None, typer.Option(help="First download the pinned provider into a mirror here (CI runners).")
+    ] = None,
+) -> None:
     """Write the Terraform CLI config (provider mirror + plugin cache) and show the tools."""
-    from infra.toolchain import NODE_BIN, ensure_cli_config, terraform_binary
+    import os
+
+    from infra.toolchain import MIRROR_VARIABLE, NODE_BIN, ensure_cli_config, terraform_binary
+    from infra.toolchain import make_mirror as fill
+
+    if make_mirror:
+        os.environ[MIRROR_VARIABLE] = str(fill(make_mirror))
 
     path = ensure_cli_config()
     if quiet:

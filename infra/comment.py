@@ -24,15 +24,26 @@ ALLOW_LABEL = "allow-stateful-changes"
 ENVIRONMENT_ORDER = ("dev", "staging", "prod")
 
 
+KINDS = ("plan", "apply", "drift")
+
+
 @dataclass(frozen=True)
 class Context:
-    title: str = "Plan"  # "Plan", "Drift"
+    kind: str = "plan"  # plan (a pull request), apply (after merge), drift (nothing changed in code)
     target: str = ""  # what the report covers: "dev", "all environments"
     sha: str = ""
     allow_stateful: bool = False
     report_url: str = ""  # where the full report is (the run's job summary, an artifact)
     marker: str = ""  # hidden comment that identifies this report for updates
-    drift: bool = False  # a drift report: changes mean the real world moved, not the code
+    extra: str = ""  # markdown shown after the summary (the probe results of an apply)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+
+    @property
+    def drift(self) -> bool:
+        return self.kind == "drift"
 
 
 def measure(text: str) -> int:
@@ -44,7 +55,7 @@ def blocked_by(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     """Why the check fails: unapproved stateful deletes/replaces, new checkov failures, failed stacks."""
     reasons = []
     stateful = [c for p in plans for c in p.destructive if c.stateful]
-    if stateful and not ctx.allow_stateful and not ctx.drift:
+    if stateful and not ctx.allow_stateful and ctx.kind == "plan":
         reasons.append(f"{len(stateful)} stateful delete/replace (label `{ALLOW_LABEL}` allows them)")
     findings = sum(len(p.new_findings) for p in plans)
     if findings:
@@ -75,17 +86,22 @@ def _env_rank(env: str) -> tuple[int, str]:
 def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     changed = [p for p in plans if p.has_changes or p.outside]
     reasons = blocked_by(plans, ctx)
-    if ctx.drift:
+    if ctx.kind == "drift":
         icon, status = ("⚠️", "drift found") if changed else ("✅", "no drift")
+    elif ctx.kind == "apply":
+        icon, status = ("⛔", "failed") if reasons else ("✅", "applied")
     else:
         icon, status = ("⛔", "blocked") if reasons else ("✅", "ready")
     target = f" for `{ctx.target}`" if ctx.target else ""
     count = f"{len(changed)} stack{'s' * (len(changed) != 1)} {'drifted' if ctx.drift else 'changed'}"
-    lines = [f"### {icon} {ctx.title}{target}: {status} · {count} · {_totals(plans)}", ""]
+    lines = [f"### {icon} {ctx.kind.capitalize()}{target}: {status} · {count} · {_totals(plans)}", ""]
     facts = [f"commit `{ctx.sha[:12]}`"] if ctx.sha else []
-    facts.append(f"{len(plans)} stacks planned")
+    facts.append(f"{sum(p.status == 'ok' for p in plans)} stacks planned")
+    waiting = sum(p.status == "deferred" for p in plans)
+    if waiting:
+        facts.append(f"{waiting} wait for an upstream stack's first apply (planned after it)")
     lines.append(" · ".join(facts))
-    if not ctx.drift:
+    if ctx.kind == "plan":
         lines += ["", _what_merging_does(plans)]
     if reasons:
         lines += ["", "**This check fails:** " + "; ".join(reasons) + "."]
@@ -207,6 +223,7 @@ def _shrinking(n: int) -> list[int]:
 def render(plans: Sequence[StackPlan], ctx: Context, limit: int = COMMENT_LIMIT) -> str:
     lines = [ctx.marker] if ctx.marker else []
     lines += _headline(plans, ctx) + _warning(plans, ctx) + _table(plans) + _problems(plans)
+    lines += ["", ctx.extra.strip()] if ctx.extra.strip() else []
     head = "\n".join(lines) + "\n"
     pointer = f"[full report]({ctx.report_url})" if ctx.report_url else "the full report (job summary)"
     detailed = sorted((p for p in plans if p.has_changes or p.outside), key=lambda p: (p.priority, p.stack))

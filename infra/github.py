@@ -103,6 +103,12 @@ class GitHub:
         created, _ = self.request("POST", f"{repo}/issues/{number}/comments", {"body": body})
         return "created", created["html_url"]
 
+    def pull_for_commit(self, sha: str) -> int | None:
+        """The pull request a commit on the default branch came from (apply's comment)."""
+        pulls, _ = self.request("GET", f"/repos/{self.repository}/commits/{sha}/pulls")
+        merged = [p for p in pulls if p.get("merged_at")] or pulls
+        return int(merged[0]["number"]) if merged else None
+
     # --- issues (drift) ---------------------------------------------------------------
 
     def open_issues(self, label: str) -> list[dict[str, Any]]:

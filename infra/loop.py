@@ -59,12 +59,6 @@ class Loop:
         out.print(table)
 
 
-def plan_markdown(env: str, lines: dict[str, str]) -> str:
-    """A short plan summary (the full pull-request comment is rendered by `infra comment`)."""
-    rows = "\n".join(f"| `{stack}` | {line} |" for stack, line in lines.items())
-    return f"### Plan for `{env}`\n\n| stack | plan |\n| --- | --- |\n{rows}\n"
-
-
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

@@ -50,3 +50,13 @@ def run_probes(env: str, outputs: dict[str, dict[str, Any]], run_dir: Path, args
     lines = [line for line in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|skipped|error)", line)]
     summary = lines[-1].strip("= ") if lines else f"pytest exited {proc.returncode}"
     return ProbeResult(proc.returncode, summary, proc.stdout + proc.stderr)
+
+
+def markdown(env: str, result: ProbeResult) -> str:
+    """The probe result as people read it in a job summary or the merged PR's comment."""
+    icon = "✅" if result.ok else "⛔"
+    lines = [f"**{icon} Post-apply probes for `{env}`:** {result.summary}"]
+    problems = [line for line in result.output.splitlines() if line.startswith(("FAILED", "ERROR", "SKIPPED"))]
+    if problems:
+        lines += ["", *(f"- `{line[:300]}`" for line in problems[:50])]
+    return "\n".join(lines) + "\n"

@@ -7,9 +7,12 @@ initialising many stacks does not copy the 675 MB provider each time.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +40,22 @@ def _provider_dir(mirror: Path) -> Path:
 
 
 def _is_mirror(path: Path) -> bool:
-    return any(_provider_dir(path).glob("terraform-provider-aws_*"))
+    """An unpacked mirror (this machine's), or a packed one (`terraform providers mirror`)."""
+    packed = _provider_dir(path).parent.parent / f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_{os_arch()}.zip"
+    return packed.is_file() or any(_provider_dir(path).glob("terraform-provider-aws_*"))
+
+
+def make_mirror(target: Path) -> Path:
+    """Fill a packed mirror with the pinned provider from the registry (CI runners, which
+    have internet and no mirror): `terraform providers mirror`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        aws = {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION}
+        (Path(tmp) / "main.tf.json").write_text(json.dumps({"terraform": {"required_providers": {"aws": aws}}}))
+        command = [terraform_binary(), "providers", "mirror", f"-platform={os_arch()}", str(target)]
+        proc = subprocess.run(command, cwd=tmp, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not _is_mirror(target):
+        raise ToolchainError(f"terraform providers mirror failed:\n{proc.stdout}{proc.stderr}")
+    return target
 
 
 def _well_known() -> Iterator[Path]:

@@ -7,16 +7,18 @@ from pathlib import Path
 
 from infra import operations
 from infra.bootstrap import ensure_state_bucket
+from infra.comment import Context, render
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE
 from infra.emulator import launcher
 from infra.emulator.seed import seed
 from infra.executor import Listener, default_workers
 from infra.graph import StackGraph
-from infra.loop import Loop, plan_markdown, write
+from infra.loop import Loop, write
 from infra.paths import SYNTH_OUT
 from infra.plans import PlanSummary
 from infra.probe import run_probes
+from infra.publish import load_runs
 from infra.scan import scan_and_check
 from infra.synth import synthesize
 
@@ -67,8 +69,8 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     def do_plan() -> str:
         assert graph is not None
         outcomes = operations.plan(graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener)
-        lines = {o.stack: (o.detail if o.status == "ok" else f"_{o.detail}_") for o in outcomes}
-        path = write(run_dir / "plan.md", plan_markdown(env, lines))
+        report = render(load_runs([run_dir / "plan"]), Context(target=env))  # what a pull request would show
+        path = write(run_dir / "plan.md", report)
         deferred = sum(o.status == "deferred" for o in outcomes)
         return f"{len(outcomes) - deferred} planned, {deferred} wait for upstream applies; summary {path}"
 

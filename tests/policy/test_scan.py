@@ -37,7 +37,13 @@ def test_fails_when_a_stack_regresses(synthesized, tmp_path):
     bad = StackGraph.from_synth(out)
     found = scan.scan(bad, ["prod-database"], out=tmp_path / "scan")
     assert {"CKV_AWS_16", "CKV_AWS_293"} <= {f.check_id for f in found.findings}
-    assert any(v.message == "storage_encrypted is not true" for v in scan.own_rules(bad, ["prod-database"]))
+    violations = scan.own_rules(bad, ["prod-database"])
+    assert any(v.message == "storage_encrypted is not true" for v in violations)
+    # the reports: markdown for people, findings for the comment's "new versus base"
+    report = scan.markdown(found, violations)
+    assert report.startswith("### Compliance: ⛔ not compliant")
+    assert "| `prod-database` | `aws_db_instance." in report and "CKV_AWS_16" in report
+    assert any(f["stack"] == "prod-database" and f["check_id"] == "CKV_AWS_16" for f in scan.findings_json(found))
 
 
 def test_sarif_marks_suppressed_findings_with_their_reason(synthesized, tmp_path):
@@ -47,3 +53,12 @@ def test_sarif_marks_suppressed_findings_with_their_reason(synthesized, tmp_path
     checkov_run = doc["runs"][0]
     assert checkov_run["results"] and all(r["suppressions"][0]["justification"] for r in checkov_run["results"])
     assert doc["version"] == "2.1.0"
+
+
+def test_a_clean_scan_reads_compliant_and_lists_what_is_accepted(synthesized, tmp_path):
+    _, graph = synthesized
+    result = scan.scan(graph, ["dev-edge"], out=tmp_path)
+    report = scan.markdown(result, [])
+    assert report.startswith("### Compliance: ✅ compliant")
+    assert "<summary>Accepted (infra/policy/suppressions.toml)</summary>" in report
+    assert report.count("<details>") == report.count("</details>") == 1

@@ -33,6 +33,7 @@ class FakeGitHub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # issue number -> comments
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    pulls: dict[str, list[int]] = field(default_factory=dict)  # commit sha -> pull requests
     _next_id: int = 1000
 
     def fail_next(self, status: int, body: dict[str, Any] | None = None, **headers: str) -> None:
@@ -108,6 +109,8 @@ class FakeGitHub:
                     comment["body"] = body["body"]
                     return 200, {}, comment
             return 404, {}, {"message": "Not Found"}
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/commits/(\w+)/pulls", route)):
+            return 200, {}, [{"number": n, "merged_at": "2026-11-22T00:00:00Z"} for n in self.pulls.get(m[1], [])]
         if method == "GET" and route == f"{repo}/issues":
             label = (re.search(r"labels=([^&]+)", path) or [None, ""])[1]
             found = [i for i in self.issues.values() if i["state"] == "open" and label in i["labels"]]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.comment import COMMENT_LIMIT, Context, blocked_by, measure, render
+from infra.comment import COMMENT_LIMIT, SUMMARY_LIMIT, Context, blocked_by, measure, render
+from infra.publish import write_summary
 from infra.report import StackPlan, load_run
 from tests.reporting.sample_plans import SECRET_V1, SECRET_V2
 
@@ -106,3 +107,25 @@ def test_a_failed_stack_fails_the_check_and_says_why():
     assert "- `dev-edge`: failed: Error: TLS handshake timeout" in text
     assert "- `dev-lms`: skipped: dev-edge did not succeed" in text
     assert blocked_by([failed, skipped], Context()) == ["1 stack failed to plan"]
+
+
+def test_the_job_summary_gets_everything_when_it_fits(plans, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_summary(list(plans.values()), Context(target="dev", marker="<!-- x -->"))
+    text = summary.read_text()
+    assert "<code>fleet</code>" in text and "more lines: see the full report" not in text  # 500 resources, whole
+    assert "<!-- x -->" not in text  # the marker belongs to the comment only
+    _well_formed(text)
+
+
+def test_the_job_summary_never_passes_one_mib(plans, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    earlier = "earlier step output\n" * ((SUMMARY_LIMIT - 30_000) // 20)
+    summary.write_text(earlier)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_summary(list(plans.values()), Context(target="dev"))
+    assert summary.stat().st_size <= SUMMARY_LIMIT
+    ours = summary.read_text()[len(earlier) :]
+    assert "### ⛔ Plan for `dev`" in ours
+    _well_formed(ours)

@@ -11,7 +11,7 @@ import pytest
 from infra.github import GitHub, GitHubError
 from infra.paths import REPO
 
-MARKER = "<!-- infra:plan:dev:pr-7 -->"
+MARKER = "<!-- infra:plan:dev:pr-7 -->"  # what `infra comment --target dev --pr 7` writes
 
 
 def client(fake, **kwargs) -> GitHub:
@@ -60,15 +60,23 @@ def test_errors_say_what_github_said_and_the_usual_cause(github, status, hint):
 def test_a_short_rate_limit_is_waited_out(github):
     waits: list[float] = []
     github.fail_next(403, {"message": "You have exceeded a secondary rate limit"}, retry_after="2")
-    github.fail_next(429, {"message": "API rate limit exceeded"}, x_ratelimit_remaining="0",
-                     x_ratelimit_reset=str(int(time.time()) + 3))  # fmt: skip
+    github.fail_next(
+        429,
+        {"message": "API rate limit exceeded"},
+        x_ratelimit_remaining="0",
+        x_ratelimit_reset=str(int(time.time()) + 3),
+    )
     assert client(github, sleep=waits.append).upsert_comment(7, MARKER, "x")[0] == "created"
     assert waits[0] == 2.0 and 1.0 <= waits[1] <= 5.0
 
 
 def test_a_long_rate_limit_fails_at_once(github):
-    github.fail_next(403, {"message": "API rate limit exceeded"}, x_ratelimit_remaining="0",
-                     x_ratelimit_reset=str(int(time.time()) + 3600))  # fmt: skip
+    github.fail_next(
+        403,
+        {"message": "API rate limit exceeded"},
+        x_ratelimit_remaining="0",
+        x_ratelimit_reset=str(int(time.time()) + 3600),
+    )
     with pytest.raises(GitHubError, match="rate limited for"):
         client(github, sleep=lambda s: pytest.fail("must not sleep an hour")).upsert_comment(7, MARKER, "x")
 
@@ -101,10 +109,25 @@ def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_r
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", "from infra.cli import main; main()", "comment", str(sample_run),
-             "--target", "dev", "--post", "--pr", "7", "--out", str(tmp_path / "comment.md")],
-            cwd=REPO, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                "from infra.cli import main; main()",
+                "comment",
+                str(sample_run),
+                "--target",
+                "dev",
+                "--post",
+                "--pr",
+                "7",
+                "--out",
+                str(tmp_path / "comment.md"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     first, second = run(), run()
     assert first.returncode == 1 and "check fails: 1 stateful delete/replace" in first.stderr
@@ -112,3 +135,38 @@ def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_r
     assert len(github.comments[7]) == 1
     assert github.comments[7][0]["body"].startswith("<!-- infra:plan:dev:pr-7 -->")
     assert github.comments[7][0]["body"] == (tmp_path / "comment.md").read_text()
+
+
+@pytest.mark.terraform
+def test_apply_comments_on_the_merged_pull_request_with_the_probe_results(github, sample_run, tmp_path):
+    github.pulls["abc123"] = [42]
+    probes = tmp_path / "probes.md"
+    probes.write_text("**Probes:** 21 passed, 2 skipped")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from infra.cli import main; main()",
+            "comment",
+            str(sample_run),
+            "--kind",
+            "apply",
+            "--target",
+            "dev",
+            "--sha",
+            "abc123",
+            "--extra",
+            str(probes),
+            "--post",
+            "--out",
+            str(tmp_path / "c.md"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr  # an apply report does not block on stateful changes
+    body = github.comments[42][0]["body"]
+    assert body.startswith("<!-- infra:apply:dev:pr-42 -->")
+    assert "Apply for `dev`: applied" in body and "**Probes:** 21 passed, 2 skipped" in body

