@@ -150,12 +150,23 @@ def resource_change(change: dict[str, Any]) -> ResourceChange | None:
     )
 
 
+def _news(drift: ResourceChange, doc: dict[str, Any], changes: list[ResourceChange]) -> bool:
+    """Whether a change outside Terraform matters to this plan, as Terraform's own output
+    decides: a resource gone, one the plan acts on, or one whose attributes the plan reads
+    (`relevant_attributes`). The rest is refresh noise: values the provider filled in after
+    apply (a role's inline policies, a target group's load balancers), or null that became
+    empty; nothing will change because of them."""
+    if drift.action == "delete":
+        return True
+    if not drift.lines:
+        return False
+    relevant = {r.get("resource") for r in doc.get("relevant_attributes", [])}
+    return drift.address in relevant or any(c.address == drift.address for c in changes)
+
+
 def from_plan(stack: str, environment: str, component: str, doc: dict[str, Any]) -> StackPlan:
     changes = [r for c in doc.get("resource_changes", []) if (r := resource_change(c))]
-    # Terraform lists drift where only null became empty ("tags: null -> {}"): not news.
-    outside = [
-        r for c in doc.get("resource_drift", []) if (r := resource_change(c)) and (r.lines or r.action != "update")
-    ]
+    outside = [r for c in doc.get("resource_drift", []) if (r := resource_change(c)) and _news(r, doc, changes)]
     order = {a: i for i, a in enumerate(ACTIONS)}
     return StackPlan(
         stack=stack,
