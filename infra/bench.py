@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
         )
     table = Table("what", "seconds", "detail", title="infra benchmarks")
     for what, seconds, detail in rows:
-        table.add_row(what, f"{seconds:.1f}", detail)
+        table.add_row(what, f"{seconds:.1f}" if seconds >= 1 else f"{seconds:.3f}", detail)
     out.print(table)
     return 0
 
