@@ -124,7 +124,7 @@ def _warning(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
 
 
 def _table(plans: Sequence[StackPlan]) -> list[str]:
-    changed = [p for p in plans if p.has_changes or p.outside]
+    changed = [p for p in plans if p.has_changes or p.outside or p.new_findings]
     lines = [""]
     if changed:
         lines += [
@@ -136,7 +136,7 @@ def _table(plans: Sequence[StackPlan]) -> list[str]:
             lines.append(
                 f"| {p.environment} | {p.component} | {counts} | {len(p.outside)} | {len(p.new_findings) or ''} |"
             )
-    unchanged = [p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside)]
+    unchanged = [p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside or p.new_findings)]
     if unchanged:
         lines += ["", f"No changes in {len(unchanged)} stacks: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
     return lines

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from infra.comment import COMMENT_LIMIT, SUMMARY_LIMIT, Context, blocked_by, measure, render
-from infra.publish import write_summary
+from infra.publish import with_new_findings, write_summary
 from infra.report import StackPlan, load_run
 from tests.reporting.sample_plans import SECRET_V1, SECRET_V2
 
@@ -129,3 +130,23 @@ def test_the_job_summary_never_passes_one_mib(plans, tmp_path, monkeypatch):
     ours = summary.read_text()[len(earlier) :]
     assert "### ⛔ Plan for `dev`" in ours
     _well_formed(ours)
+
+
+def test_only_checkov_failures_the_base_lacks_are_shown_and_fail_the_check(tmp_path):
+    def findings(path: Path, *checks: str) -> Path:
+        rows = [
+            {"stack": "dev-edge", "resource": "aws_lb.alb", "check_id": c, "check_name": f"name of {c}"} for c in checks
+        ]
+        path.write_text(json.dumps(rows))
+        return path
+
+    head = findings(tmp_path / "head.json", "CKV_AWS_91", "CKV2_AWS_28")
+    base = findings(tmp_path / "base.json", "CKV_AWS_91")  # already failing on main: not this PR's doing
+    edge = StackPlan("dev-edge", "dev", "edge")
+    plans = with_new_findings([edge], head, base)
+    assert plans[0].new_findings == ("CKV2_AWS_28 `aws_lb.alb`: name of CKV2_AWS_28",)
+    text = render(plans, Context(target="dev"))
+    assert "**New checkov failures** (versus the base branch): 1" in text
+    assert "CKV_AWS_91" not in text
+    assert "| dev | edge | 0 | 0 | 0 | 0 | 0 | 1 |" in text  # the stack's row carries the count
+    assert blocked_by(plans, Context()) == ["1 new checkov failure"]
