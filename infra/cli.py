@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from infra.affected import AffectedError
@@ -39,7 +40,7 @@ def handles_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except (ConfigError, CycleError, AffectedError) as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (ToolchainError, EmulatorError, TerraformError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=False)
@@ -160,7 +161,7 @@ def up(
             loop = run_up(env, keep=keep, workers=workers, listener=_report)
         except PhaseFailed as exc:
             failed = True
-            err.print(f"[red]up {env} failed[/red] in {exc}", markup=True)
+            err.print(f"[red]up {env} failed[/red] in {escape(str(exc))}", markup=True)
             loop = exc.loop
         if loop is not None:
             loop.report()
@@ -188,7 +189,7 @@ def validate(
     try:
         out.print(_validate_all(_envs(envs), workers))
     except OperationFailed as exc:
-        err.print(f"[red]validate:[/red] {exc}")
+        err.print(f"[red]validate:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
@@ -286,7 +287,7 @@ def _deploy_verb(
             operations.apply(g, names, run_dir=run_dir, workers=workers, listener=_report)
         out.print(f"plans and logs: {run_dir}")
     except operations.OperationFailed as exc:
-        err.print(f"[red]{verb} failed:[/red] {exc}")
+        err.print(f"[red]{verb} failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
@@ -322,7 +323,7 @@ def comment(
             if pr is None:
                 err.print(f"no pull request contains {sha[:12]}: nothing to comment on")
     except GitHubError as exc:
-        err.print(f"[red]GitHub:[/red] {exc}", markup=True)
+        err.print(f"[red]GitHub:[/red] {escape(str(exc))}", markup=True)
         raise typer.Exit(EXIT_FAILED) from None
     ctx = Context(
         kind=kind,
@@ -346,7 +347,7 @@ def comment(
         try:
             action, url = github.upsert_comment(pr, ctx.marker, text)
         except GitHubError as exc:
-            err.print(f"[red]posting failed:[/red] {exc}", markup=True)
+            err.print(f"[red]posting failed:[/red] {escape(str(exc))}", markup=True)
             raise typer.Exit(EXIT_FAILED) from None
         err.print(f"comment {action}: {url}")
     reasons = blocked_by(plans, ctx)
@@ -379,7 +380,7 @@ def drift(
     try:
         operations.drift(g, names, run_dir=run_dir, workers=workers, listener=_report)
     except operations.OperationFailed as exc:
-        err.print(f"[red]drift check failed:[/red] {exc}")
+        err.print(f"[red]drift check failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
     plans = load_runs([run_dir])
     ctx = Context(kind="drift", target=env, report_url=run_url())
@@ -394,7 +395,7 @@ def drift(
             for line in GitHub.from_env().sync_issues("drift", wanted, checked={p.stack for p in plans}):
                 err.print(line)
         except GitHubError as exc:
-            err.print(f"[red]issues:[/red] {exc}", markup=True)
+            err.print(f"[red]issues:[/red] {escape(str(exc))}", markup=True)
             raise typer.Exit(EXIT_FAILED) from None
     if drifted and fail_on_drift:
         raise typer.Exit(EXIT_DRIFT)
@@ -580,7 +581,7 @@ def ci_plan(
         loop, comments = plan_workflow(chosen, base or default_base(), deploy_base=deploy_base)
     except PhaseFailed as exc:
         exc.loop.report()
-        err.print(f"[red]ci plan failed[/red] in {exc}", markup=True)
+        err.print(f"[red]ci plan failed[/red] in {escape(str(exc))}", markup=True)
         raise typer.Exit(EXIT_FAILED) from None
     for env, path in comments.items():
         out.rule(f"comment for {env} ({path})")
