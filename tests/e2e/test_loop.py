@@ -78,22 +78,13 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
             "test_a_mount_target_is_available_in_every_private_subnet",
         }, result.output[-3000:]
         assert "RDS Multi-AZ: expected True, found False" in result.output
-    finally:  # put it back, so the destroy that follows sees what Terraform made
-        rds.modify_db_instance(
-            DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=True, ApplyImmediately=True
-        )
-        boto3.client("wafv2", region_name=region).associate_web_acl(
-            WebACLArn=merged["web_acl_arn"], ResourceArn=merged["alb_arn"]
-        )
-        efs.create_mount_target(
-            FileSystemId=merged["efs_file_system_id"],
-            SubnetId=first["SubnetId"],
-            SecurityGroups=efs.describe_mount_target_security_groups(
-                MountTargetId=efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"][0][
-                    "MountTargetId"
-                ]
-            )["SecurityGroups"],
-        )
+    finally:  # Terraform puts it back (what an operator does), so the destroy that follows works
+        healed = operations.apply(graph, ["dev-database", "dev-edge", "dev-storage"], run_dir=tmp_path / "heal")
+    assert {o.stack: o.detail for o in healed} == {
+        "dev-database": "applied ~1",  # Multi-AZ back on
+        "dev-edge": "applied +1",  # the web ACL associated again
+        "dev-storage": "applied +1",  # the mount target made again
+    }
 
 
 def test_drift_made_outside_terraform_is_found_and_reported(dev):
