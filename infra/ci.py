@@ -97,8 +97,7 @@ def plan_workflow(
         if names:
             operations.plan(graph, names, run_dir=run_dir)
         else:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "outcomes.json").write_text("{}")
+            operations.write_outcomes(graph, [], run_dir)
         plans = with_new_findings(load_runs([run_dir]), out / "head.json", out / "base.json")
         ctx = Context(target=env, marker=marker("plan", env, None))
         path = run_dir / "comment.md"

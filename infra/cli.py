@@ -266,10 +266,24 @@ def _select(g: StackGraph, env: str, stacks: list[str] | None) -> list[str]:
 
 
 def _deploy_verb(
-    verb: str, env: str, emulator: bool, stacks: list[str] | None, workers: int | None, run_dir: Path | None = None
+    verb: str,
+    env: str,
+    emulator: bool,
+    stacks: list[str] | None,
+    workers: int | None,
+    run_dir: Path | None = None,
+    affected_since: str | None = None,
 ) -> None:
     from infra import operations
     from infra.bootstrap import ensure_state_bucket
+
+    if affected_since:
+        stacks = _affected(env, affected_since)
+        if not stacks:
+            out.print(f"no stack of {env} differs from {affected_since}: nothing to {verb}")
+            if run_dir:  # an empty run: the report says "no changes"
+                operations.write_outcomes(StackGraph({}), [], run_dir)
+            return
 
     err.print(f"target: {_target(env, emulator)}")
     cfg = load_environment(env).config
@@ -423,15 +437,11 @@ def plan(
     run_dir: RunDir = None,
 ) -> None:
     """Plan the environment's stacks in dependency order (saved under .infra/runs/)."""
-    if affected_since:
-        stack = _affected(env, affected_since, run_dir)
-        if not stack:
-            return
-    _deploy_verb("plan", env, emulator, stack, workers, run_dir)
+    _deploy_verb("plan", env, emulator, stack, workers, run_dir, affected_since)
 
 
-def _affected(env: str, ref: str, run_dir: Path | None) -> list[str]:
-    """The stacks a change affects, each printed with why; an empty run folder when none."""
+def _affected(env: str, ref: str) -> list[str]:
+    """The stacks a change affects, each printed with why."""
     from infra import affected
     from infra.synth import synthesize
 
@@ -441,11 +451,6 @@ def _affected(env: str, ref: str, run_dir: Path | None) -> list[str]:
     chosen = affected.compare(base_out, StackGraph.from_synth(head_out), head_out, [env])
     for item in chosen:
         out.print(f"affected: {item.stack} ({item.reason})")
-    if not chosen:
-        out.print(f"no stack of {env} differs from {ref}: nothing to plan")
-        if run_dir:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "outcomes.json").write_text("{}")
     return [item.stack for item in chosen]
 
 
@@ -460,11 +465,7 @@ def apply(
     run_dir: RunDir = None,
 ) -> None:
     """Plan and apply the environment's stacks in dependency order."""
-    if affected_since:
-        stack = _affected(env, affected_since, run_dir)
-        if not stack:
-            return
-    _deploy_verb("apply", env, emulator, stack, workers, run_dir)
+    _deploy_verb("apply", env, emulator, stack, workers, run_dir, affected_since)
 
 
 @app.command()

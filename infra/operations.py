@@ -186,7 +186,9 @@ def apply(
             ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(run_dir / node.name / "plan.tfplan"))
         return f"applied {summary.line()}"
 
-    return _check("apply", run_graph(graph, names, action, workers=workers, listener=listener))
+    outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
+    write_outcomes(graph, outcomes, run_dir)  # the apply report shows failed and skipped stacks too
+    return _check("apply", outcomes)
 
 
 def destroy(

@@ -14,6 +14,12 @@ from infra.paths import REPO
 MARKER = "<!-- infra:plan:dev:pr-7 -->"  # what `infra comment --target dev --pr 7` writes
 
 
+def infra(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a workflow step runs it (a new process, the environment inherited)."""
+    command = [sys.executable, "-c", "from infra.cli import main; main()", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+
+
 def client(fake, **kwargs) -> GitHub:
     return GitHub(repository=fake.repository, token=fake.token, api_url=fake.url, **kwargs)
 
@@ -108,26 +114,8 @@ def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_r
     """The CLI as the workflow calls it: two runs, one comment, and the check fails (stateful)."""
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from infra.cli import main; main()",
-                "comment",
-                str(sample_run),
-                "--target",
-                "dev",
-                "--post",
-                "--pr",
-                "7",
-                "--out",
-                str(tmp_path / "comment.md"),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        args = ["--target", "dev", "--post", "--pr", "7", "--out", str(tmp_path / "comment.md")]
+        return infra("comment", str(sample_run), *args)
 
     first, second = run(), run()
     assert first.returncode == 1 and "check fails: 1 stateful delete/replace" in first.stderr
@@ -142,30 +130,8 @@ def test_apply_comments_on_the_merged_pull_request_with_the_probe_results(github
     github.pulls["abc123"] = [42]
     probes = tmp_path / "probes.md"
     probes.write_text("**Probes:** 21 passed, 2 skipped")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from infra.cli import main; main()",
-            "comment",
-            str(sample_run),
-            "--kind",
-            "apply",
-            "--target",
-            "dev",
-            "--sha",
-            "abc123",
-            "--extra",
-            str(probes),
-            "--post",
-            "--out",
-            str(tmp_path / "c.md"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    args = ["--kind", "apply", "--target", "dev", "--sha", "abc123", "--extra", str(probes), "--post"]
+    proc = infra("comment", str(sample_run), *args, "--out", str(tmp_path / "c.md"))
     assert proc.returncode == 0, proc.stderr  # an apply report does not block on stateful changes
     body = github.comments[42][0]["body"]
     assert body.startswith("<!-- infra:apply:dev:pr-42 -->")
