@@ -70,9 +70,11 @@ def compare(base_out: Path, head: StackGraph, head_out: Path, environments: Iter
     return [found[n] for n in head.order(found)]
 
 
-def removed(base_out: Path, head: StackGraph) -> list[str]:
-    """Stacks the base has and the head no longer synthesizes (their resources need a destroy)."""
-    return sorted(set(stack_documents(base_out)) - set(head.nodes))
+def removed(base_out: Path, head: StackGraph, environments: Iterable[str]) -> list[str]:
+    """Stacks of these environments that the base has and the head no longer synthesizes:
+    their resources still exist, and a plan of the head cannot see them."""
+    base = StackGraph.from_synth(base_out)
+    return sorted(n for n in set(base.for_environments(list(environments))) - set(head.nodes))
 
 
 def synthesize_ref(ref: str, repo: Path = REPO) -> Path:

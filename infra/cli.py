@@ -448,9 +448,12 @@ def _affected(env: str, ref: str) -> list[str]:
     load_environment(env)
     base_out = affected.synthesize_ref(ref)
     head_out = synthesize(environment_names()).outdir
-    chosen = affected.compare(base_out, StackGraph.from_synth(head_out), head_out, [env])
+    head = StackGraph.from_synth(head_out)
+    chosen = affected.compare(base_out, head, head_out, [env])
     for item in chosen:
         out.print(f"affected: {item.stack} ({item.reason})")
+    for name in affected.removed(base_out, head, [env]):
+        err.print(f"[yellow]removed:[/yellow] {name} is gone from the code; its resources stay until destroyed")
     return [item.stack for item in chosen]
 
 

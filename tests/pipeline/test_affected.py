@@ -76,3 +76,10 @@ def test_one_environment_is_asked_for_and_only_its_stacks_come(sides):
 def test_nothing_changed_nothing_planned(sides):
     base, graph, _ = sides
     assert affected.compare(base, StackGraph.from_synth(base), base, ENVS) == []
+
+
+def test_a_stack_gone_from_the_code_is_reported(sides):
+    base, graph, _ = sides
+    without_web = StackGraph({n: node for n, node in graph.nodes.items() if n != "staging-web"})
+    assert affected.removed(base, without_web, ["staging"]) == ["staging-web"]
+    assert affected.removed(base, graph, ENVS) == []
