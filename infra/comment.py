@@ -74,8 +74,18 @@ def _what_merging_does(plans: Sequence[StackPlan]) -> str:
     envs = sorted({p.environment for p in plans if p.has_changes}, key=_env_rank)
     if not envs:
         return "Merging changes no infrastructure."
-    steps = " → ".join(f"`{e}`" + (" (after approval)" if e == "prod" else "") for e in envs)
+    # account-wide stacks (scope "nonprod", "prod") are applied with their account's first environment
+    scopes = _account_scopes(plans)
+    accounts = [f"`{e}` (account-wide)" for e in envs if e in scopes]
+    own = [f"`{e}`" + (" (after approval)" if e == "prod" else "") for e in envs if e not in scopes]
+    steps = " → ".join(accounts + own)
     return f"Merging applies these changes in order: {steps}, each followed by the post-apply probes."
+
+
+def _account_scopes(plans: Sequence[StackPlan]) -> set[str]:
+    """Scopes of account-wide stacks that are not also an environment here (prod is both)."""
+    accounts = {p.environment for p in plans if p.component == "account"}
+    return accounts - {p.environment for p in plans if p.component != "account"}
 
 
 def _env_rank(env: str) -> tuple[int, str]:

@@ -10,7 +10,7 @@ import pytest
 
 from infra.comment import COMMENT_LIMIT, SUMMARY_LIMIT, Context, blocked_by, measure, render
 from infra.publish import with_new_findings, write_summary
-from infra.report import StackPlan, load_run
+from infra.report import ResourceChange, StackPlan, load_run
 from tests.reporting.sample_plans import SECRET_V1, SECRET_V2
 
 pytestmark = pytest.mark.terraform
@@ -150,3 +150,15 @@ def test_only_checkov_failures_the_base_lacks_are_shown_and_fail_the_check(tmp_p
     assert "CKV_AWS_91" not in text
     assert "| dev | edge | 0 | 0 | 0 | 0 | 0 | 1 |" in text  # the stack's row carries the count
     assert blocked_by(plans, Context()) == ["1 new checkov failure"]
+
+
+def test_what_merging_does_follows_the_promotion_order():
+    change = (ResourceChange("aws_kms_key.k", "aws_kms_key", "create", "", ()),)
+    plans = [
+        StackPlan("prod-kms", "prod", "kms", changes=change),
+        StackPlan("prod-sa-east-1-account", "prod", "account", changes=change),  # prod: account and env
+        StackPlan("nonprod-sa-east-1-account", "nonprod", "account", changes=change),
+        StackPlan("staging-kms", "staging", "kms", changes=change),
+    ]
+    text = render(plans, Context())
+    assert "in order: `nonprod` (account-wide) → `staging` → `prod` (after approval)," in text
