@@ -12,8 +12,7 @@ from infra.bootstrap import state_exists
 from infra.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
 from infra.graph import StackGraph, StackNode
 from infra.paths import WORK
-from infra.plans import PlanSummary
-from infra.report import META_FILE, OUTCOMES_FILE
+from infra.report import OUTCOMES_FILE, StackPlan, from_plan
 from infra.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
 from infra.toolchain import terraform_env
 
@@ -90,12 +89,10 @@ def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
             raise Deferred(f"waits for {dep} to be applied (its outputs do not exist yet)")
 
 
-def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> PlanSummary:
-    out = run_dir / ws.node.name
-    out.mkdir(parents=True, exist_ok=True)
+def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> StackPlan:
     node = ws.node
-    meta = {"stack": node.name, "environment": node.environment, "component": node.component}
-    (out / META_FILE).write_text(json.dumps(meta))
+    out = run_dir / node.name
+    out.mkdir(parents=True, exist_ok=True)
     plan_file = out / "plan.tfplan"
     args = ("plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
     result = ws.run(*args, check=False)
@@ -106,7 +103,7 @@ def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> PlanSummary:
     (out / "plan.json").write_text(shown.output)
     text = ws.run("show", "-no-color", str(plan_file))
     (out / "plan.txt").write_text(text.output)
-    return PlanSummary.from_json(ws.node.name, json.loads(shown.output))
+    return from_plan(node.name, node.environment, node.component, json.loads(shown.output))
 
 
 def plan(
@@ -133,7 +130,7 @@ def plan(
         if not destroy:
             _check_upstream_applied(graph, node)
         ws = _ready(node)
-        return _save_plan(ws, run_dir, *extra).line()
+        return _save_plan(ws, run_dir, *extra).totals()
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener, reverse=destroy)
     write_outcomes(graph, outcomes, run_dir)
@@ -184,7 +181,7 @@ def apply(
         summary = _save_plan(ws, run_dir)
         if summary.has_changes:
             ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(run_dir / node.name / "plan.tfplan"))
-        return f"applied {summary.line()}"
+        return f"applied {summary.totals()}"
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
     write_outcomes(graph, outcomes, run_dir)  # the apply report shows failed and skipped stacks too

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.plans import action_of
-
 # Resources whose replacement or deletion loses data (or makes data unreadable): a plan
 # that deletes or replaces one fails the check unless explicitly allowed.
 STATEFUL_TYPES = {
@@ -32,8 +30,7 @@ UNKNOWN = "(known after apply)"
 VALUE_WIDTH = 160
 ACTIONS = ("delete", "replace", "update", "create")  # priority: what a reviewer must see first
 SIGNS = {"create": "+", "update": "~", "replace": "±", "delete": "-"}
-META_FILE = "stack.json"  # written next to each plan: environment and component
-OUTCOMES_FILE = "outcomes.json"  # written in the run folder: each stack's status
+OUTCOMES_FILE = "outcomes.json"  # written in the run folder: each stack's status, environment, component
 
 
 @dataclass(frozen=True)
@@ -79,6 +76,15 @@ class StackPlan:
     def priority(self) -> int:
         """0 for a stack that deletes, 1 replaces, 2 updates, 3 creates, 4 only drifted."""
         return next((i for i, a in enumerate(ACTIONS) if self.count(a)), len(ACTIONS))
+
+
+def action_of(actions: list[str]) -> str:
+    """Terraform's action list as one word: create, update, replace, delete, read, no-op."""
+    if actions == ["no-op"] or actions == ["read"]:
+        return actions[0]
+    if "delete" in actions and "create" in actions:
+        return "replace"
+    return actions[0]
 
 
 def _sensitive(marks: Any) -> bool:
@@ -178,16 +184,14 @@ def from_plan(stack: str, environment: str, component: str, doc: dict[str, Any])
 
 
 def load_run(run_dir: Path) -> list[StackPlan]:
-    """Every stack of a plan run: its plan when it has one, else its status (failed, ...)."""
-    outcomes = json.loads((run_dir / OUTCOMES_FILE).read_text()) if (run_dir / OUTCOMES_FILE).is_file() else {}
-    plans: dict[str, StackPlan] = {}
-    for meta_file in sorted(run_dir.glob(f"*/{META_FILE}")):
-        meta = json.loads(meta_file.read_text())
-        plan_file = meta_file.with_name("plan.json")
-        if plan_file.is_file():
-            doc = json.loads(plan_file.read_text())
-            plans[meta["stack"]] = from_plan(meta["stack"], meta["environment"], meta["component"], doc)
-    for name, o in outcomes.items():
-        if o["status"] != "ok" or name not in plans:
-            plans[name] = StackPlan(name, o["environment"], o["component"], status=o["status"], detail=o["detail"])
-    return sorted(plans.values(), key=lambda p: p.stack)
+    """Every stack of a run, from its outcomes: the plan of each that planned, else its status."""
+    path = run_dir / OUTCOMES_FILE
+    outcomes = json.loads(path.read_text()) if path.is_file() else {}
+    plans = []
+    for name, o in sorted(outcomes.items()):
+        plan_file = run_dir / name / "plan.json"
+        if o["status"] == "ok" and plan_file.is_file():
+            plans.append(from_plan(name, o["environment"], o["component"], json.loads(plan_file.read_text())))
+        else:
+            plans.append(StackPlan(name, o["environment"], o["component"], status=o["status"], detail=o["detail"]))
+    return plans

@@ -16,9 +16,9 @@ from infra.executor import Listener, default_workers
 from infra.graph import StackGraph
 from infra.loop import Loop, write
 from infra.paths import SYNTH_OUT
-from infra.plans import PlanSummary
 from infra.probe import run_probes
 from infra.publish import load_runs
+from infra.report import load_run
 from infra.scan import scan_and_check
 from infra.synth import synthesize
 
@@ -58,14 +58,6 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
             raise RuntimeError(detail)
         return detail.splitlines()[0]
 
-    def summaries(plan_dir: str) -> dict[str, PlanSummary]:
-        found = {}
-        for name in names:
-            path = run_dir / plan_dir / name / "plan.json"
-            if path.is_file():
-                found[name] = PlanSummary.load(name, path)
-        return found
-
     def do_plan() -> str:
         assert graph is not None
         outcomes = operations.plan(graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener)
@@ -89,9 +81,9 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     def do_replan() -> str:
         assert graph is not None
         operations.plan(graph, names, run_dir=run_dir / "replan", workers=workers, listener=listener)
-        changed = {n: s for n, s in summaries("replan").items() if s.has_changes}
+        changed = [p for p in load_run(run_dir / "replan") if p.has_changes]
         if changed:
-            lines = [f"{n}: {s.line()} {sorted(a for v in s.changes.values() for a in v)}" for n, s in changed.items()]
+            lines = [f"{p.stack}: {p.totals()} {sorted(c.address for c in p.changes)}" for p in changed]
             raise RuntimeError("a plan right after apply is not empty:\n" + "\n".join(lines))
         return f"{len(names)} stacks, no changes"
 

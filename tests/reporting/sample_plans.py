@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from infra.graph import StackNode
+from infra.report import OUTCOMES_FILE
 from infra.terraform import Workspace
 from infra.toolchain import terraform_env
 from infra.versions import AWS_PROVIDER_VERSION
@@ -117,14 +118,17 @@ class Sample:
         self.write(doc).run("apply", "-auto-approve", "-input=false", "-no-color")
 
     def plan(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """Plan `doc`; the run folder gets what `infra plan` writes (meta, plan.json)."""
+        """Plan `doc`; the run folder gets what `infra plan` writes (plan.json, outcomes.json)."""
         ws = self.write(doc)
         ws.run("plan", "-input=false", "-no-color", "-out=plan.tfplan")
         shown = json.loads(ws.run("show", "-json", "-no-color", "plan.tfplan").output)
         out = self.root / "run" / self.name
         out.mkdir(parents=True, exist_ok=True)
         (out / "plan.json").write_text(json.dumps(shown))
-        (out / "stack.json").write_text(json.dumps({"stack": self.name, "environment": "dev", "component": self.name}))
+        outcomes_file = out.parent / OUTCOMES_FILE
+        outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.is_file() else {}
+        outcomes[self.name] = {"status": "ok", "detail": "", "environment": "dev", "component": self.name}
+        outcomes_file.write_text(json.dumps(outcomes))
         return shown
 
 
@@ -138,3 +142,4 @@ def build(root: Path, fleet_size: int = 500) -> Path:
     calm.plan(quiet())
     big.plan(fleet(fleet_size))
     return root / "run"
+
