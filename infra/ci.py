@@ -47,7 +47,7 @@ def plan_workflow(
     from infra.bootstrap import ensure_state_bucket
     from infra.comment import Context, blocked_by, render
     from infra.emulator import launcher
-    from infra.emulator.seed import seed
+    from infra.emulator.seed import emulate
     from infra.graph import StackGraph
     from infra.publish import load_runs, marker, with_new_findings
     from infra.scan import scan_and_check
@@ -80,9 +80,7 @@ def plan_workflow(
     def plan_env(env: str) -> str:
         assert graph is not None
         cfg = load_environment(env).config
-        emulator = launcher.start(cfg.account.id, cfg.region, fresh=True)
-        emulator.activate()
-        seed(cfg)
+        emulate(cfg, fresh=True)
         ensure_state_bucket(cfg.account.state_bucket, cfg.region)
         base_out = affected.synthesize_ref(base)
         chosen = affected.compare(base_out, graph, head_out, [env])

@@ -244,13 +244,9 @@ def _target(env: str, emulator: bool) -> str:
     """Point this process (boto3, and Terraform through it) at the emulator when asked."""
     if not emulator:
         return "AWS (credentials from the environment)"
-    from infra.emulator import launcher
-    from infra.emulator.seed import seed
+    from infra.emulator.seed import emulate
 
-    cfg = load_environment(env).config
-    running = launcher.start(cfg.account.id, cfg.region)
-    running.activate()
-    seed(cfg)
+    running, _ = emulate(load_environment(env).config)
     return f"emulator {running.endpoint} (account {running.account_id})"
 
 

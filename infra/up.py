@@ -11,7 +11,7 @@ from infra.comment import Context, render
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE
 from infra.emulator import launcher
-from infra.emulator.seed import seed
+from infra.emulator.seed import emulate
 from infra.executor import Listener, default_workers
 from infra.graph import StackGraph
 from infra.loop import Loop, write
@@ -37,9 +37,7 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     run_dir = operations.new_run_dir(f"up-{env}")
 
     def start() -> str:
-        emulator = launcher.start(cfg.account.id, cfg.region, fresh=True)
-        emulator.activate()
-        created = seed(cfg)
+        emulator, created = emulate(cfg, fresh=True)
         return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"
 
     def do_synth() -> str:

@@ -12,6 +12,7 @@ import secrets
 import boto3
 
 from infra.config import EnvConfig
+from infra.emulator import launcher
 from infra.emulator.tls import self_signed
 
 
@@ -34,3 +35,11 @@ def seed(cfg: EnvConfig) -> list[str]:
             acm.import_certificate(Certificate=cert, PrivateKey=key)
             created.append(f"certificate {wildcard}")
     return created
+
+
+def emulate(cfg: EnvConfig, *, fresh: bool = False) -> tuple[launcher.Emulator, list[str]]:
+    """The emulator for the environment's account, this process pointed at it, and seeded.
+    Returns it and what seeding created."""
+    emulator = launcher.start(cfg.account.id, cfg.region, fresh=fresh)
+    emulator.activate()
+    return emulator, seed(cfg)
