@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,20 +11,11 @@ from tests.reporting.fake_github import FakeGitHub
 
 
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run folder of tests/reporting/sample_plans.py, planned against a fresh emulator."""
-    from infra.emulator import launcher
     from tests.reporting import sample_plans
 
-    saved = dict(os.environ)
-    emulator = launcher.start("111111111111", sample_plans.REGION, fresh=True)
-    try:
-        emulator.activate()
-        yield sample_plans.build(tmp_path_factory.mktemp("plans"))
-    finally:
-        launcher.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    return sample_plans.build_on_emulator(tmp_path_factory.mktemp("plans"))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ The benchmark imports this too (render time of the 500-resource plan).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,17 @@ def build(root: Path, fleet_size: int = 500) -> Path:
     big.plan(fleet(fleet_size))
     return root / "run"
 
+
+def build_on_emulator(root: Path, fleet_size: int = 500) -> Path:
+    """`build` against a fresh emulator, which is stopped afterwards; this process's
+    environment is left as it was."""
+    from infra.emulator import launcher
+
+    saved = dict(os.environ)
+    try:
+        launcher.start("111111111111", REGION, fresh=True).activate()
+        return build(root, fleet_size)
+    finally:
+        launcher.stop()
+        os.environ.clear()
+        os.environ.update(saved)
