@@ -33,7 +33,8 @@ def load_findings(path: Path | None) -> dict[FindingKey, str]:
 
 def with_new_findings(plans: list[StackPlan], head: Path | None, base: Path | None) -> list[StackPlan]:
     """Attach the checkov failures the base branch does not have to their stacks."""
-    fresh = {k: v for k, v in load_findings(head).items() if k not in load_findings(base)}
+    known = load_findings(base)
+    fresh = {k: v for k, v in load_findings(head).items() if k not in known}
     by_stack: dict[str, list[str]] = {}
     for (stack, resource, check_id), name in sorted(fresh.items()):
         by_stack.setdefault(stack, []).append(f"{check_id} `{resource}`: {name}")
