@@ -16,12 +16,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from infra.affected import AffectedError
 from infra.config import ConfigError, environment_names, load_environment
 from infra.console import err, out
 from infra.emulator.errors import EmulatorError
-from infra.graph import CycleError, StackGraph
-from infra.terraform import TerraformError
+from infra.runner.affected import AffectedError
+from infra.runner.terraform import TerraformError
+from infra.synth.graph import CycleError, StackGraph
 from infra.toolchain import ToolchainError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -149,8 +149,8 @@ def up(
     Emulator, seed, bootstrap, synth, scan, plan, apply, probes, a plan that must be
     empty, destroy, emulator stopped; a report of each phase with its time.
     """
-    from infra.loop import PhaseFailed
-    from infra.up import up as run_up
+    from infra.pipeline.phases import PhaseFailed
+    from infra.pipeline.up import up as run_up
 
     for env in envs or ["dev"]:
         load_environment(env)  # bad input: exit 2 before anything starts
@@ -170,7 +170,7 @@ def up(
 
 
 def _validate_all(chosen: list[str], workers: int | None) -> str:
-    from infra import operations
+    from infra.runner import operations
 
     g = _graph(chosen)
     outcomes = operations.validate(g, g.for_environments(chosen), workers=workers, listener=_report)
@@ -184,7 +184,7 @@ def validate(
     workers: Annotated[int | None, typer.Option(help="Parallel stacks (default: cores).")] = None,
 ) -> None:
     """`terraform init -backend=false` and `terraform validate` on every stack."""
-    from infra.operations import OperationFailed
+    from infra.runner.operations import OperationFailed
 
     try:
         out.print(_validate_all(_envs(envs), workers))
@@ -212,11 +212,11 @@ def scan(
     ] = None,
 ) -> None:
     """checkov (with the suppressions of infra/policy) and our own rules, on every stack."""
-    from infra.scan import scan_and_check
+    from infra.policy.scan import scan_and_check
 
     chosen = _envs(envs)
     if at_ref:
-        from infra.affected import synthesize_ref
+        from infra.runner.affected import synthesize_ref
 
         g = StackGraph.from_synth(synthesize_ref(at_ref))
         chosen = sorted({n.environment for n in g.nodes.values() if n.environment in chosen})
@@ -270,8 +270,8 @@ def _deploy_verb(
     run_dir: Path | None = None,
     affected_since: str | None = None,
 ) -> None:
-    from infra import operations
-    from infra.bootstrap import ensure_state_bucket
+    from infra.runner import operations
+    from infra.runner.bootstrap import ensure_state_bucket
 
     if affected_since:
         stacks = _affected(env, affected_since)
@@ -319,9 +319,9 @@ def comment(
     pr: Annotated[int | None, typer.Option(help="Pull request number (for --post; default: the PR of --sha).")] = None,
 ) -> None:
     """Render the plan report (comment and job summary); exit 1 when the check must fail."""
-    from infra.comment import KINDS, Context, blocked_by, render
-    from infra.github import GitHub, GitHubError
-    from infra.publish import load_runs, marker, run_url, with_new_findings, write_summary
+    from infra.report.comment import KINDS, Context, blocked_by, render
+    from infra.report.github import GitHub, GitHubError
+    from infra.report.publish import load_runs, marker, run_url, with_new_findings, write_summary
 
     if kind not in KINDS[:2]:
         raise ConfigError.single("--kind", "", f"--kind is plan or apply, not {kind!r}")
@@ -378,10 +378,10 @@ def drift(
     fail_on_drift: Annotated[bool, typer.Option(help="Exit 3 when any stack drifted.")] = False,
 ) -> None:
     """Plan with no code change and report what moved outside Terraform (same renderer)."""
-    from infra import operations
-    from infra.comment import Context, render
-    from infra.github import GitHub, GitHubError
-    from infra.publish import load_runs, run_url, write_summary
+    from infra.report.comment import Context, render
+    from infra.report.github import GitHub, GitHubError
+    from infra.report.publish import load_runs, run_url, write_summary
+    from infra.runner import operations
 
     err.print(f"target: {_target(env, emulator)}")
     g = _graph([env])
@@ -415,7 +415,7 @@ def drift(
 @handles_errors
 def bootstrap(env: str, emulator: UseEmulator = False) -> None:
     """Create the environment's state bucket if it is missing (versioned, encrypted, private)."""
-    from infra.bootstrap import ensure_state_bucket
+    from infra.runner.bootstrap import ensure_state_bucket
 
     err.print(f"target: {_target(env, emulator)}")
     cfg = load_environment(env).config
@@ -438,7 +438,7 @@ def plan(
 
 def _affected(env: str, ref: str) -> list[str]:
     """The stacks a change affects, each printed with why."""
-    from infra import affected
+    from infra.runner import affected
     from infra.synth import synthesize
 
     load_environment(env)
@@ -478,7 +478,7 @@ def destroy(env: str, emulator: UseEmulator = False, stack: Stack = None, worker
 @handles_errors
 def output(env: str, emulator: UseEmulator = False) -> None:
     """Every stack's outputs as one JSON document (what the probes read)."""
-    from infra import operations
+    from infra.runner import operations
 
     err.print(f"target: {_target(env, emulator)}")
     g = _graph([env])
@@ -495,8 +495,8 @@ def probe(
     """Run the post-apply probe suite (tests/post_apply) against the deployed environment."""
     import os
 
-    from infra import operations
-    from infra.probe import markdown, run_probes
+    from infra.pipeline.probe import markdown, run_probes
+    from infra.runner import operations
 
     err.print(f"target: {_target(env, emulator)}")
     g = _graph([env])
@@ -554,7 +554,7 @@ app.add_typer(ci_app, name="ci")
 @handles_errors
 def ci_role(env: str, purpose: Annotated[str, typer.Argument(help="plan (read-only) or apply.")] = "plan") -> None:
     """The IAM role ARN a workflow assumes for this environment and purpose."""
-    from infra.ci import ROLE_NAMES, role_arn
+    from infra.pipeline.ci import ROLE_NAMES, role_arn
 
     if purpose not in ROLE_NAMES:
         raise ConfigError.single("purpose", "", f"purpose is one of {sorted(ROLE_NAMES)}, not {purpose!r}")
@@ -571,8 +571,8 @@ def ci_plan(
     ] = True,
 ) -> None:
     """Run the plan workflow's steps locally on the emulator, and show each comment."""
-    from infra.ci import default_base, plan_workflow
-    from infra.loop import PhaseFailed
+    from infra.pipeline.ci import default_base, plan_workflow
+    from infra.pipeline.phases import PhaseFailed
 
     chosen = envs or ["dev"]
     for env in chosen:

@@ -35,8 +35,8 @@ def write(layers: Path) -> Callable[[str, str], Path]:
 @pytest.fixture(scope="session")
 def synthesized():
     """Every environment synthesized once per test session (reused when unchanged)."""
-    from infra.graph import StackGraph
     from infra.synth import synthesize
+    from infra.synth.graph import StackGraph
 
     result = synthesize(["dev", "staging", "prod"])
     return result, StackGraph.from_synth(result.outdir)

@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.deployment import Deployment
+from modules.common.label import Label
 
 
 class Strict(BaseModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import document, statement
+from modules.common.label import Label
+from modules.common.security import SecurityGroup, allow_in, allow_out
 from modules.network import Network
-from modules.policy import document, statement
-from modules.security import SecurityGroup, allow_in, allow_out
 
 HTTPS_PORT = 443
 # ALB access logs are written by the regional ELB account (regions older than 2022).

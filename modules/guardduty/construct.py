@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.cdk import Construct, aws
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.label import Label
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
-from modules.policy import Statement, document, statement
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import Statement, document, statement
+from modules.common.label import Label
 
 KEY_ADMIN_ACTIONS = ["kms:*"]
 KEY_USE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]

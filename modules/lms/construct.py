@@ -6,15 +6,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import assume_role, document, statement
+from modules.common.label import Label
+from modules.common.security import allow_out, reach
 from modules.database import Database
 from modules.edge import Edge
 from modules.network import Network
-from modules.policy import assume_role, document, statement
 from modules.redis import Redis
-from modules.security import allow_out, reach
 from modules.storage import Storage
 
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"

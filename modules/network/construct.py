@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
-from modules.policy import assume_role, document, statement
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import assume_role, document, statement
+from modules.common.label import Label
 
 
 @dataclass(frozen=True, kw_only=True)

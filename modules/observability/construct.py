@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.label import Label
 from modules.database import Database
 from modules.edge import Edge
 from modules.lms import Lms

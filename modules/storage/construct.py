@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import document, statement
+from modules.common.label import Label
+from modules.common.security import SecurityGroup, allow_in, owner_scope
 from modules.network import Network
-from modules.policy import document, statement
-from modules.security import SecurityGroup, allow_in, owner_scope
 
 NFS_PORT = 2049
 CONTENT_UID = 1000  # the LMS container's user

@@ -6,15 +6,15 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.cdk import Construct, aws
-from infra.deployment import Deployment
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.deployment import Deployment
+from modules.common.iam import assume_role
+from modules.common.label import Label
+from modules.common.security import allow_out, reach
 from modules.database import Database
 from modules.edge import Edge
 from modules.network import Network
-from modules.policy import assume_role
 from modules.redis import Redis
-from modules.security import allow_out, reach
 
 USER_DATA = Path(__file__).with_name("user_data.sh")
 # SSM agent, CloudWatch agent, X-Ray writes: the instance profile has these and nothing else.

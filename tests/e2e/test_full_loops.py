@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.up import up
+from infra.pipeline.up import up
 
 pytestmark = pytest.mark.e2e
 

@@ -12,12 +12,12 @@ import sys
 import boto3
 import pytest
 
-from infra import operations
 from infra.emulator import launcher
-from infra.graph import StackGraph
 from infra.paths import REPO, SYNTH_OUT
-from infra.probe import run_probes
-from infra.up import up
+from infra.pipeline.probe import run_probes
+from infra.pipeline.up import up
+from infra.runner import operations
+from infra.synth.graph import StackGraph
 
 pytestmark = pytest.mark.e2e
 

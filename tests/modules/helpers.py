@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from infra.cdk import Testing
-from infra.deployment import Deployment
-from infra.label import Label
-from infra.stack import InfraStack
+from infra.synth.stack import InfraStack
+from modules.common.cdk import Testing
+from modules.common.deployment import Deployment
+from modules.common.label import Label
 
 DEPLOYMENT = Deployment(account_id="111111111111", region="sa-east-1", azs=("sa-east-1a", "sa-east-1b", "sa-east-1c"))
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import affected
-from infra.graph import StackGraph
 from infra.paths import REPO
+from infra.runner import affected
+from infra.synth.graph import StackGraph
 
 pytestmark = pytest.mark.terraform  # two synths in other trees: about a minute
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra import operations
-from infra.executor import OK
+from infra.runner import operations
+from infra.runner.executor import OK
 
 pytestmark = pytest.mark.terraform
 
@@ -18,7 +18,7 @@ def test_every_stack_of_every_environment_validates(synthesized):
 
 
 def test_init_is_skipped_when_nothing_it_depends_on_changed(synthesized):
-    from infra.terraform import VALIDATE_WORKSPACES, Workspace
+    from infra.runner.terraform import VALIDATE_WORKSPACES, Workspace
 
     _, graph = synthesized
     ws = Workspace(graph.nodes["dev-kms"], root=VALIDATE_WORKSPACES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from infra import scan
-from infra.graph import StackGraph
+from infra.policy import scan
+from infra.synth.graph import StackGraph
 
 
 def test_every_stack_passes_checkov_with_only_the_declared_suppressions(synthesized, tmp_path):

@@ -19,9 +19,9 @@ from typing import Any
 
 import boto3
 
-from infra.graph import StackNode
-from infra.report import OUTCOMES_FILE
-from infra.terraform import Workspace
+from infra.report.plan import OUTCOMES_FILE
+from infra.runner.terraform import Workspace
+from infra.synth.graph import StackNode
 from infra.toolchain import terraform_env
 from infra.versions import AWS_PROVIDER_VERSION
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from infra.github import GitHub, GitHubError
 from infra.paths import REPO
+from infra.report.github import GitHub, GitHubError
 
 MARKER = "<!-- infra:plan:dev:pr-7 -->"  # what `infra comment --target dev --pr 7` writes
 

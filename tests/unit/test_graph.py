@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.executor import FAILED, OK, SKIPPED, run_graph
-from infra.graph import CycleError, StackGraph
+from infra.runner.executor import FAILED, OK, SKIPPED, run_graph
+from infra.synth.graph import CycleError, StackGraph
 
 
 def fake_synth(root: Path, stacks: dict[str, list[str]], env: str = "dev") -> Path:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from infra.config import load_environment
-from infra.label import Label
+from modules.common.label import Label
 
 LABEL = Label(
     project="edutechbr-lms",

@@ -8,8 +8,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from infra.comment import SUMMARY_LIMIT, Context, render
-from infra.report import StackPlan, load_run
+from infra.report.comment import SUMMARY_LIMIT, Context, render
+from infra.report.plan import StackPlan, load_run
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
 

@@ -22,10 +22,10 @@ def _timed(fn: Callable[[], str]) -> tuple[float, str]:
 
 
 def main(argv: list[str]) -> int:
-    from infra import operations
-    from infra.graph import StackGraph
-    from infra.scan import scan_and_check
+    from infra.policy.scan import scan_and_check
+    from infra.runner import operations
     from infra.synth import synthesize
+    from infra.synth.graph import StackGraph
 
     rows: list[tuple[str, float, str]] = []
     result = None
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     )
     rows += _render_rows()
     if "--loop" in argv:
-        from infra.up import up
+        from infra.pipeline.up import up
 
         rows.append(
             (
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
 
 
 def _render_size(plans: list[Any], limit: int) -> str:
-    from infra.comment import Context, measure, render
+    from infra.report.comment import Context, measure, render
 
     return str(measure(render(plans, Context(target="dev"), limit=limit)))
 
@@ -81,9 +81,9 @@ def _render_rows() -> list[tuple[str, float, str]]:
     import tempfile
     from pathlib import Path
 
-    from infra.comment import COMMENT_LIMIT, SUMMARY_LIMIT
     from infra.paths import REPO
-    from infra.report import load_run
+    from infra.report.comment import COMMENT_LIMIT, SUMMARY_LIMIT
+    from infra.report.plan import load_run
 
     sys.path.insert(0, str(REPO))
     from tests.reporting import sample_plans

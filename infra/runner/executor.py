@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from infra.graph import StackGraph, StackNode
+from infra.synth.graph import StackGraph, StackNode
 
 OK, FAILED, SKIPPED, DEFERRED = "ok", "failed", "skipped", "deferred"
 

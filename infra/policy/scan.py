@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.graph import StackGraph
 from infra.paths import WORK
 from infra.policy.rules import Violation, check, rules
 from infra.policy.schema import taggable_types
 from infra.policy.suppressions import global_checks, load, match
+from infra.synth.graph import StackGraph
 
 SCAN_DIR = WORK / "scan"
 CHECKOV = Path(sys.executable).parent / "checkov"

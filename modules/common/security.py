@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Protocol, TypeAlias
 
-from infra.cdk import Construct, aws
-from infra.label import Label
+from modules.common.cdk import Construct, aws
+from modules.common.label import Label
 
 SecurityGroup: TypeAlias = aws.security_group.SecurityGroup
 

@@ -14,7 +14,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.report import ACTIONS, SIGNS, ResourceChange, StackPlan
+from infra.report.plan import ACTIONS, SIGNS, ResourceChange, StackPlan
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
 SUMMARY_LIMIT = 1_048_576  # bytes GitHub accepts in one step's $GITHUB_STEP_SUMMARY

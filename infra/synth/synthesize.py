@@ -68,7 +68,7 @@ def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: 
 
     use_local_node()
     started = time.monotonic()
-    from infra.app import build_app  # loads jsii and the AWS bindings
+    from infra.synth.app import build_app  # loads jsii and the AWS bindings
 
     loaded_at = time.monotonic()
     staging = outdir.with_name(outdir.name + ".partial")

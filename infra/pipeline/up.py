@@ -5,22 +5,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from infra import operations
-from infra.bootstrap import ensure_state_bucket
-from infra.comment import Context, render
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE
 from infra.emulator import launcher
 from infra.emulator.seed import emulate
-from infra.executor import Listener, default_workers
-from infra.graph import StackGraph
-from infra.loop import Loop, write
 from infra.paths import SYNTH_OUT
-from infra.probe import run_probes
-from infra.publish import load_runs
-from infra.report import load_run
-from infra.scan import scan_and_check
+from infra.pipeline.phases import Loop, write
+from infra.pipeline.probe import run_probes
+from infra.policy.scan import scan_and_check
+from infra.report.comment import Context, render
+from infra.report.plan import load_run
+from infra.report.publish import load_runs
+from infra.runner import operations
+from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.executor import Listener, default_workers
 from infra.synth import synthesize
+from infra.synth.graph import StackGraph
 
 # On the emulator a stack spends most of its apply in the provider's pollers (10-30 s even
 # when the answer is immediate): overlapping four of them costs little CPU and saves minutes.

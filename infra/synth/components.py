@@ -2,7 +2,7 @@
 
 Builders run in COMPONENTS order, and each receives the modules built before it in the
 same environment. That order is only construction order: the dependency graph that plan
-and apply follow is read back from the synthesized output (infra/graph.py).
+and apply follow is read back from the synthesized output (infra/synth/graph.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.config import EnvConfig
-from infra.stack import InfraStack
+from infra.synth.stack import InfraStack
 from modules.database import Database, DatabaseProps
 from modules.edge import Edge, EdgeProps
 from modules.guardduty import ThreatDetection, ThreatDetectionProps

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.graph import StackGraph
 from infra.paths import REPO, WORK
+from infra.synth.graph import StackGraph
 
 BASE_SYNTHS = WORK / "base"
 SYNTH_RELATIVE = Path(".infra") / "synth"  # where a tree's own synth writes

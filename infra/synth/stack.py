@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.cdk import Construct, S3Backend, TerraformOutput, TerraformStack, aws
-from infra.label import Label
 from infra.versions import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION, TERRAFORM_REQUIRED
+from modules.common.cdk import Construct, S3Backend, TerraformOutput, TerraformStack, aws
+from modules.common.label import Label
 
 
 def state_key(scope: str, component: str) -> str:

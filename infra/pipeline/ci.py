@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 from infra.config import load_environment
-from infra.loop import Loop
 from infra.paths import REPO, WORK
+from infra.pipeline.phases import Loop
 
 # The roles the platform team creates in each account (README: "AWS and GitHub set-up").
 ROLE_NAMES = {
@@ -43,15 +43,15 @@ def plan_workflow(
     environment plan the affected stacks and render the comment. With `deploy_base`, the
     base's version of those stacks (and what they depend on) is applied first, as main has
     it in AWS, so the plan shows the change itself. Returns the report and each comment."""
-    from infra import affected, operations
-    from infra.bootstrap import ensure_state_bucket
-    from infra.comment import Context, blocked_by, render
     from infra.emulator import launcher
     from infra.emulator.seed import emulate
-    from infra.graph import StackGraph
-    from infra.publish import load_runs, marker, with_new_findings
-    from infra.scan import scan_and_check
+    from infra.policy.scan import scan_and_check
+    from infra.report.comment import Context, blocked_by, render
+    from infra.report.publish import load_runs, marker, with_new_findings
+    from infra.runner import affected, operations
+    from infra.runner.bootstrap import ensure_state_bucket
     from infra.synth import synthesize
+    from infra.synth.graph import StackGraph
 
     loop = Loop(f"infra ci plan (the plan workflow, locally; base {base[:12]})")
     out.mkdir(parents=True, exist_ok=True)

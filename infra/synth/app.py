@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.cdk import App
-from infra.components import COMPONENTS, build_account, enabled
 from infra.config import Loaded
-from infra.stack import InfraStack, state_key
+from infra.synth.components import COMPONENTS, build_account, enabled
+from infra.synth.stack import InfraStack, state_key
+from modules.common.cdk import App
 
 ACCOUNT_COMPONENT = "account"
 

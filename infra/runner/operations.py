@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from infra.bootstrap import state_exists
-from infra.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
-from infra.graph import StackGraph, StackNode
 from infra.paths import WORK
-from infra.report import OUTCOMES_FILE, StackPlan, from_plan
-from infra.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
+from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
+from infra.runner.bootstrap import state_exists
+from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
+from infra.runner.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
+from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
 
 RUNS = WORK / "runs"
