@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from infra.errors import Failed
 from infra.paths import REPO, WORK
 from infra.versions import AWS_PROVIDER_VERSION
 
@@ -26,7 +27,7 @@ NODE_BIN = REPO / "node_modules" / ".bin"
 _SKIP = {"proc", "sys", "dev", "run", "tmp", "boot", "lost+found", "snap", "node_modules", ".git"}
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(Failed):
     """A tool the engine needs is missing; the message says how to get it."""
 
 
@@ -145,3 +146,16 @@ def use_local_node() -> None:
         os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     # jsii's kernel calls util.isArray, which Node 22 reports on every start.
     os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
+
+
+def use_mirror(target: Path) -> Path:
+    """Download the pinned provider into a mirror at target (CI runners) and use it."""
+    os.environ[MIRROR_VARIABLE] = str(make_mirror(target))
+    return target
+
+
+def describe(cli_config: Path) -> str:
+    """The tools this machine uses, and the CLI config's text."""
+    return f"terraform:  {terraform_binary()}\nCLI config: {cli_config}\nnode:       {NODE_BIN / 'node'}\n" + (
+        cli_config.read_text()
+    )

@@ -6,7 +6,7 @@ file and the key.
 """
 
 from infra.config.errors import ConfigError
-from infra.config.layers import Loaded, environment_names, load_environment
+from infra.config.layers import Loaded, Promotion, environment_names, load_environment, promotion
 from infra.config.models import EnvConfig
 
-__all__ = ["ConfigError", "EnvConfig", "Loaded", "environment_names", "load_environment"]
+__all__ = ["ConfigError", "EnvConfig", "Loaded", "Promotion", "environment_names", "load_environment", "promotion"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.errors import BadInput
 from infra.paths import REPO
 
 
@@ -29,7 +30,7 @@ class Problem:
 
 
 @dataclass
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """One or more problems in hand-edited configuration. Exit code 2; nothing is synthesized."""
 
     problems: list[Problem] = field(default_factory=list)

@@ -68,6 +68,40 @@ def environment_names(root: Path | None = None) -> list[str]:
     return sorted(_environment_dirs(root or ENVIRONMENTS))
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """The order in which a merge applies environments, and which wait for approval."""
+
+    order: tuple[str, ...]
+    approval: frozenset[str]
+
+    @property
+    def first(self) -> str:
+        return self.order[0]
+
+    def environment_of(self, scope: str) -> str | None:
+        """The environment of a state scope: `dev` and `dev-pr42` (a suffixed copy) are dev's;
+        an account scope is none."""
+        return next((env for env in self.order if scope == env or scope.startswith(f"{env}-")), None)
+
+    def rank(self, scope: str) -> tuple[int, str]:
+        """Sort key of a state scope: in promotion order, account scopes after every environment."""
+        env = self.environment_of(scope)
+        return (self.order.index(env) if env else len(self.order), scope)
+
+    def needs_approval(self, scope: str) -> bool:
+        return self.environment_of(scope) in self.approval
+
+
+def promotion(root: Path | None = None) -> Promotion:
+    """From every environment's `environment.order` and `environment.approval`."""
+    envs = [load_environment(name, root).config.environment for name in environment_names(root)]
+    if not envs:
+        raise ConfigError.single(root or ENVIRONMENTS, "", f"no environment: no {ENV_FILE} below this folder")
+    ordered = sorted(envs, key=lambda e: (e.order, e.name))
+    return Promotion(tuple(e.name for e in ordered), frozenset(e.name for e in envs if e.approval))
+
+
 def _read(path: Path, prefix: KeyPath = ()) -> Layer:
     try:
         data = tomllib.loads(path.read_text())

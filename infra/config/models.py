@@ -58,6 +58,10 @@ class Environment(Strict):
     tag: str
     # Physical names are <type>-<environment>-<suffix>; ENVIRONMENT_SUFFIX overrides it.
     suffix: Annotated[str, Field(pattern=SUFFIX_PATTERN)]
+    # Promotion: a merge applies environments in ascending order (dev 1, staging 2, prod 3);
+    # one with `approval` waits for its GitHub environment's reviewers before applying.
+    order: Annotated[int, Field(ge=1)]
+    approval: bool = False
 
 
 class Workloads(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from infra.emulator.errors import EmulatorError
@@ -174,6 +176,25 @@ def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
         time.sleep(0.2)
     STATE_FILE.write_text(json.dumps(asdict(emulator)))
     return emulator
+
+
+@contextlib.contextmanager
+def running(account_id: str, region: str, *, fresh: bool = False, keep: bool = False) -> Iterator[Emulator]:
+    """The emulator (started, or reused unless `fresh`) with this process pointed at it.
+
+    On leaving, it is stopped and the process's environment restored, unless `keep`: then
+    both stay, for what runs next against the same deployment.
+    """
+    saved = dict(os.environ)
+    emulator = start(account_id, region, fresh=fresh)
+    try:
+        emulator.activate()
+        yield emulator
+    finally:
+        if not keep:
+            stop()
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def stop() -> bool:

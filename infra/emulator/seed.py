@@ -6,8 +6,10 @@ launcher creates them. The secret's value is random and is never printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+from collections.abc import Iterator
 
 import boto3
 
@@ -38,8 +40,17 @@ def seed(cfg: EnvConfig) -> list[str]:
 
 
 def emulate(cfg: EnvConfig, *, fresh: bool = False) -> tuple[launcher.Emulator, list[str]]:
-    """The emulator for the environment's account, this process pointed at it, and seeded.
-    Returns it and what seeding created."""
+    """The emulator for the environment's account, this process pointed at it, and seeded;
+    left running (interactive use: `--emulator`). Returns it and what seeding created."""
     emulator = launcher.start(cfg.account.id, cfg.region, fresh=fresh)
     emulator.activate()
     return emulator, seed(cfg)
+
+
+@contextlib.contextmanager
+def emulated(
+    cfg: EnvConfig, *, fresh: bool = False, keep: bool = False
+) -> Iterator[tuple[launcher.Emulator, list[str]]]:
+    """`emulate` for a block: stopped (and the environment restored) on leaving, unless `keep`."""
+    with launcher.running(cfg.account.id, cfg.region, fresh=fresh, keep=keep) as emulator:
+        yield emulator, seed(cfg)

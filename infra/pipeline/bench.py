@@ -12,8 +12,6 @@ from rich.table import Table
 
 from infra.console import out
 
-ENVS = ["dev", "staging", "prod"]
-
 
 def _timed(fn: Callable[[], str]) -> tuple[float, str]:
     started = time.monotonic()
@@ -22,24 +20,25 @@ def _timed(fn: Callable[[], str]) -> tuple[float, str]:
 
 
 def main(argv: list[str]) -> int:
+    from infra.config import environment_names, promotion
     from infra.policy.scan import scan_and_check
     from infra.runner import operations
     from infra.synth import synthesize
-    from infra.synth.graph import StackGraph
 
     rows: list[tuple[str, float, str]] = []
     result = None
+    envs = environment_names()
 
     def synth() -> str:
         nonlocal result
-        result = synthesize(ENVS, force=True)
+        result = synthesize(envs, force=True)
         load, build = result.load_seconds, result.synth_seconds
         return f"{len(result.stacks)} stacks; loading CDKTF {load:.1f} s, synth {build:.1f} s"
 
     rows.append(("synth, all environments (one process)", *_timed(synth)))
-    rows.append(("synth again, unchanged (fingerprint)", *_timed(lambda: f"reused: {synthesize(ENVS).reused}")))
+    rows.append(("synth again, unchanged (fingerprint)", *_timed(lambda: f"reused: {synthesize(envs).reused}")))
     assert result is not None
-    graph = StackGraph.from_synth(result.outdir)
+    graph = result.graph
     rows.append(
         (
             "scan: checkov + own rules, all stacks",
@@ -56,10 +55,14 @@ def main(argv: list[str]) -> int:
     if "--loop" in argv:
         from infra.pipeline.up import up
 
+        first = promotion().first
+
         rows.append(
             (
-                "infra up dev (emulator loop)",
-                *_timed(lambda: " ".join(f"{p.name} {p.seconds:.0f}s" for p in up("dev", workers=4).phases)),
+                "infra up (the first environment, emulator loop)",
+                *_timed(
+                    lambda: " ".join(f"{p.name} {p.seconds:.0f}s" for p in up(promotion().first, workers=4).phases)
+                ),
             )
         )
     table = Table("what", "seconds", "detail", title="infra benchmarks")
@@ -72,25 +75,25 @@ def main(argv: list[str]) -> int:
 def _render_size(plans: list[Any], limit: int) -> str:
     from infra.report.comment import Context, measure, render
 
-    return str(measure(render(plans, Context(target="dev"), limit=limit)))
+    return str(measure(render(plans, Context(target="sample"), limit=limit)))
 
 
 def _render_rows() -> list[tuple[str, float, str]]:
-    """The plan comment from real plans (tests/reporting/sample_plans.py) on the emulator:
+    """The plan comment from real plans (infra/pipeline/samples.py) on the emulator:
     rendering the 500-resource plan has a target of under 1 s."""
     import tempfile
     from pathlib import Path
 
     from infra.paths import REPO
+    from infra.pipeline import samples
     from infra.report.comment import COMMENT_LIMIT, SUMMARY_LIMIT
     from infra.report.plan import load_run
 
     sys.path.insert(0, str(REPO))
-    from tests.reporting import sample_plans
 
     rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        seconds, run = _timed(lambda: str(sample_plans.build_on_emulator(Path(tmp))))
+        seconds, run = _timed(lambda: str(samples.build_on_emulator(Path(tmp))))
         rows.append(("sample plans on the emulator (apply, change, plan x3)", seconds, "app, quiet, fleet (500)"))
         plans = load_run(Path(run))
         fleet = [p for p in plans if p.stack == "fleet"]

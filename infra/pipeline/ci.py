@@ -8,11 +8,12 @@ the comment a pull request would get before pushing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import subprocess
 from pathlib import Path
 
-from infra.config import load_environment
+from infra.config import ConfigError, environment_names, load_environment
 from infra.paths import REPO, WORK
 from infra.pipeline.phases import Loop
 
@@ -26,7 +27,7 @@ CI_RUNS = WORK / "ci"
 
 def role_arn(env: str, purpose: str) -> str:
     if purpose not in ROLE_NAMES:
-        raise ValueError(f"purpose is one of {sorted(ROLE_NAMES)}, not {purpose!r}")
+        raise ConfigError.single("purpose", "", f"one of {', '.join(sorted(ROLE_NAMES))}, not {purpose!r}")
     return f"arn:aws:iam::{load_environment(env).config.account.id}:role/{ROLE_NAMES[purpose]}"
 
 
@@ -43,33 +44,33 @@ def plan_workflow(
     environment plan the affected stacks and render the comment. With `deploy_base`, the
     base's version of those stacks (and what they depend on) is applied first, as main has
     it in AWS, so the plan shows the change itself. Returns the report and each comment."""
-    from infra.emulator import launcher
-    from infra.emulator.seed import emulate
+    from infra.emulator.seed import emulated
     from infra.policy.scan import scan_and_check
-    from infra.report.comment import Context, blocked_by, render
-    from infra.report.publish import load_runs, marker, with_new_findings
+    from infra.report.comment import Context
+    from infra.report.publish import marker, report_for
     from infra.runner import affected, operations
     from infra.runner.bootstrap import ensure_state_bucket
     from infra.synth import synthesize
     from infra.synth.graph import StackGraph
+    from infra.synth.tree import synthesize_ref
 
     loop = Loop(f"infra ci plan (the plan workflow, locally; base {base[:12]})")
     out.mkdir(parents=True, exist_ok=True)
     comments: dict[str, Path] = {}
+    cleanup = contextlib.ExitStack()
     graph: StackGraph | None = None
     head_out = Path()
 
     def do_synth() -> str:
         nonlocal graph, head_out
-        result = synthesize(list(dict.fromkeys(["dev", "staging", "prod", *envs])))
-        head_out = result.outdir
-        graph = StackGraph.from_synth(head_out)
+        result = synthesize(environment_names())
+        head_out, graph = result.outdir, result.graph
         return f"{len(result.stacks)} stacks"
 
     def do_scan() -> str:
         assert graph is not None
         detail, _ = scan_and_check(graph, graph.nodes, out / "checkov.sarif", findings_path=out / "head.json")
-        base_graph = StackGraph.from_synth(affected.synthesize_ref(base))
+        base_graph = StackGraph.from_synth(synthesize_ref(base))
         scan_and_check(base_graph, base_graph.nodes, out / "base.sarif", findings_path=out / "base.json")
         return detail.splitlines()[0]
 
@@ -80,9 +81,9 @@ def plan_workflow(
     def plan_env(env: str) -> str:
         assert graph is not None
         cfg = load_environment(env).config
-        emulate(cfg, fresh=True)
+        cleanup.enter_context(emulated(cfg, fresh=True))
         ensure_state_bucket(cfg.account.state_bucket, cfg.region)
-        base_out = affected.synthesize_ref(base)
+        base_out = synthesize_ref(base)
         chosen = affected.compare(base_out, graph, head_out, [env])
         run_dir = out / env
         names = [a.stack for a in chosen]
@@ -96,22 +97,20 @@ def plan_workflow(
             operations.plan(graph, names, run_dir=run_dir)
         else:
             operations.write_outcomes(graph, [], run_dir)
-        plans = with_new_findings(load_runs([run_dir]), out / "head.json", out / "base.json")
         ctx = Context(target=env, marker=marker("plan", env, None))
+        report = report_for([run_dir], ctx, findings=out / "head.json", base_findings=out / "base.json")
         path = run_dir / "comment.md"
-        path.write_text(render(plans, ctx))
+        path.write_text(report.text)
         comments[env] = path
-        reasons = blocked_by(plans, ctx)
+        reasons = report.blocked_by
         verdict = f"check would fail: {'; '.join(reasons)}" if reasons else "check would pass"
         why = ", ".join(f"{a.stack} ({a.reason})" for a in chosen) or "no stack affected"
         return f"{deployed}{why}; {verdict}; comment {path}"
 
-    try:
+    with cleanup:  # stops the emulators the environments' plans started
         loop.phase("synth", do_synth)
         loop.phase("scan (head and base)", do_scan)
         loop.phase("validate", do_validate)
         for env in envs:
             loop.phase(f"plan {env} + comment", functools.partial(plan_env, env))
-    finally:
-        launcher.stop()
     return loop, comments

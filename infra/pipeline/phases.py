@@ -16,9 +16,10 @@ from pathlib import Path
 from rich.table import Table
 
 from infra.console import out
+from infra.errors import Failed
 
 
-class PhaseFailed(RuntimeError):
+class PhaseFailed(Failed):
     """A phase failed; the report names it and the phases after it do not run."""
 
     def __init__(self, message: str, loop: Loop) -> None:

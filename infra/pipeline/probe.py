@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.console import err
 from infra.paths import REPO
 
 SUITE = REPO / "tests" / "post_apply"
@@ -60,3 +61,20 @@ def markdown(env: str, result: ProbeResult) -> str:
     if problems:
         lines += ["", *(f"- `{line[:300]}`" for line in problems[:50])]
     return "\n".join(lines) + "\n"
+
+
+def probe_environment(env: str, *, emulator: bool = False, report: Path | None = None) -> ProbeResult:
+    """`infra probe ENV`: the suite against the deployed environment's outputs; the markdown
+    result is written to `report` and appended to the job summary (in Actions)."""
+    from infra.pipeline.deploy import outputs, target
+    from infra.runner.operations import new_run_dir
+
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    result = run_probes(env, outputs(env), new_run_dir(f"probe-{env}"))
+    text = markdown(env, result)
+    if report:
+        report.write_text(text)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with Path(os.environ["GITHUB_STEP_SUMMARY"]).open("a") as summary:
+            summary.write(text + "\n")
+    return result

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE
-from infra.emulator import launcher
-from infra.emulator.seed import emulate
+from infra.console import err
+from infra.emulator.seed import emulated
 from infra.paths import SYNTH_OUT
-from infra.pipeline.phases import Loop, write
+from infra.pipeline.phases import Loop, PhaseFailed, write
 from infra.pipeline.probe import run_probes
 from infra.policy.scan import scan_and_check
-from infra.report.comment import Context, render
+from infra.report.comment import Context
 from infra.report.plan import load_run
-from infra.report.publish import load_runs
+from infra.report.publish import report_for
 from infra.runner import operations
 from infra.runner.bootstrap import ensure_state_bucket
 from infra.runner.executor import Listener, default_workers
@@ -35,16 +37,16 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     graph: StackGraph | None = None
     names: list[str] = []
     run_dir = operations.new_run_dir(f"up-{env}")
+    cleanup = contextlib.ExitStack()
 
     def start() -> str:
-        emulator, created = emulate(cfg, fresh=True)
+        emulator, created = cleanup.enter_context(emulated(cfg, fresh=True, keep=keep))
         return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"
 
     def do_synth() -> str:
         nonlocal graph, names
         result = synthesize([env])
-        graph = StackGraph.from_synth(result.outdir)
-        names = graph.for_environments([env])
+        graph, names = result.graph, result.stacks_of([env])
         return f"{len(names)} stacks" + (
             " (reused)" if result.reused else f", loading CDKTF {result.load_seconds:.1f} s"
         )
@@ -59,8 +61,8 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
     def do_plan() -> str:
         assert graph is not None
         outcomes = operations.plan(graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener)
-        report = render(load_runs([run_dir / "plan"]), Context(target=env))  # what a pull request would show
-        path = write(run_dir / "plan.md", report)
+        report = report_for([run_dir / "plan"], Context(target=env))  # what a pull request would show
+        path = write(run_dir / "plan.md", report.text)
         deferred = sum(o.status == "deferred" for o in outcomes)
         return f"{len(outcomes) - deferred} planned, {deferred} wait for upstream applies; summary {path}"
 
@@ -94,7 +96,7 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
         operations.destroy(target, names, workers=workers, listener=listener)
         return f"{len(names)} stacks destroyed{lifted}"
 
-    try:
+    with cleanup:
         loop.phase("emulator", start)
         loop.phase("bootstrap", lambda: ensure_state_bucket(cfg.account.state_bucket, cfg.region))
         loop.phase("synth", do_synth)
@@ -105,10 +107,29 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
         loop.phase("re-plan", do_replan)
         if not keep:
             loop.phase("destroy", do_destroy)
-    finally:
-        if not keep:
-            launcher.stop()
     return loop
+
+
+def up_all(
+    envs: Sequence[str], *, keep: bool = False, workers: int | None = None, listener: Listener | None = None
+) -> list[Loop]:
+    """`infra up ENV...`: each environment's loop in turn (a failed one does not stop the
+    next); every report is printed. Raises PhaseFailed naming the environments that failed."""
+    for env in envs:
+        load_environment(env)  # bad input: exit 2 before anything starts
+    loops, failed = [], []
+    for env in envs:
+        try:
+            loop = up(env, keep=keep, workers=workers, listener=listener)
+        except PhaseFailed as exc:
+            err.print(f"up {env} failed in {exc}", markup=False)
+            failed.append(env)
+            loop = exc.loop
+        loop.report()
+        loops.append(loop)
+    if failed:
+        raise PhaseFailed(f"infra up failed for {', '.join(failed)} (the reports above name the phase)", loops[-1])
+    return loops
 
 
 def _unprotected(env: str, run_dir: Path, workers: int | None, listener: Listener | None) -> StackGraph:
@@ -122,7 +143,6 @@ def _unprotected(env: str, run_dir: Path, workers: int | None, listener: Listene
         result = synthesize([env], outdir=SYNTH_OUT.with_name("synth-unprotected"))
     finally:
         del os.environ[PROTECTION_VARIABLE]
-    graph = StackGraph.from_synth(result.outdir)
-    names = graph.for_environments([env])
+    graph, names = result.graph, result.stacks_of([env])
     operations.apply(graph, names, run_dir=run_dir / "unprotect", workers=workers, listener=listener)
     return graph

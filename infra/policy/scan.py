@@ -14,11 +14,12 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.errors import Failed
 from infra.paths import WORK
 from infra.policy.rules import Violation, check, rules
 from infra.policy.schema import taggable_types
@@ -26,6 +27,12 @@ from infra.policy.suppressions import global_checks, load, match
 from infra.synth.graph import StackGraph
 
 SCAN_DIR = WORK / "scan"
+
+
+class ScanError(Failed):
+    """checkov could not run, or read nothing."""
+
+
 CHECKOV = Path(sys.executable).parent / "checkov"
 
 
@@ -99,13 +106,15 @@ def scan(graph: StackGraph, names: Iterable[str], *, out: Path = SCAN_DIR) -> Sc
             str(out),
             *(["--skip-check", ",".join(skip)] if skip else []),
         ]
+        if not CHECKOV.is_file():
+            raise ScanError(f"checkov is not installed ({CHECKOV} is missing): run scripts/setup")
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1) or not report_file.is_file():
-        raise RuntimeError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise ScanError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     reports = json.loads(report_file.read_text())
     reports = reports if isinstance(reports, list) else [reports]
     if not any("results" in r for r in reports):
-        raise RuntimeError(f"checkov scanned no resources in {len(docs)} stacks: {reports}")
+        raise ScanError(f"checkov scanned no resources in {len(docs)} stacks: {reports}")
 
     result = ScanResult(stacks=len(docs), report=report_file)
     for report in reports:
@@ -255,3 +264,25 @@ def scan_and_check(
         f"own rules {len(violations)} violations; SARIF {path}"
     )
     return "\n".join([detail, *problems]), not problems
+
+
+def scan_environments(
+    environments: Sequence[str],
+    at_ref: str | None = None,
+    sarif_path: Path | None = None,
+    *,
+    markdown_path: Path | None = None,
+    findings_path: Path | None = None,
+) -> tuple[str, bool]:
+    """`infra scan`: the environments' stacks as synthesized here, or at a git ref (a PR's base)."""
+    from infra.synth import synthesize
+    from infra.synth.tree import synthesize_ref
+
+    if at_ref:
+        graph = StackGraph.from_synth(synthesize_ref(at_ref))
+        chosen = sorted({n.environment for n in graph.nodes.values() if n.environment in environments})
+    else:
+        result = synthesize(environments)
+        graph, chosen = result.graph, list(environments)
+    names = graph.for_environments(chosen)
+    return scan_and_check(graph, names, sarif_path, markdown_path=markdown_path, findings_path=findings_path)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from infra.config import Promotion, promotion
 from infra.report.plan import ACTIONS, SIGNS, ResourceChange, StackPlan
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
@@ -21,7 +22,6 @@ SUMMARY_LIMIT = 1_048_576  # bytes GitHub accepts in one step's $GITHUB_STEP_SUM
 BLOCK_SHARE = 4  # one stack's block takes at most a quarter of the limit
 ADDRESSES_PER_ACTION = 40
 ALLOW_LABEL = "allow-stateful-changes"
-ENVIRONMENT_ORDER = ("dev", "staging", "prod")
 
 
 KINDS = ("plan", "apply", "drift")
@@ -36,6 +36,8 @@ class Context:
     report_url: str = ""  # where the full report is (the run's job summary, an artifact)
     marker: str = ""  # hidden comment that identifies this report for updates
     extra: str = ""  # markdown shown after the summary (the probe results of an apply)
+    # the order merges apply environments in, and which wait for approval (from the layers)
+    promotion: Promotion = field(default_factory=promotion)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,14 +72,14 @@ def _totals(plans: Sequence[StackPlan]) -> str:
     return " ".join(f"{SIGNS[a]}{sum(p.count(a) for p in plans)}" for a in reversed(ACTIONS))
 
 
-def _what_merging_does(plans: Sequence[StackPlan]) -> str:
-    envs = sorted({p.environment for p in plans if p.has_changes}, key=_env_rank)
+def _what_merging_does(plans: Sequence[StackPlan], promo: Promotion) -> str:
+    envs = sorted({p.environment for p in plans if p.has_changes}, key=promo.rank)
     if not envs:
         return "Merging changes no infrastructure."
     # account-wide stacks (scope "nonprod", "prod") are applied with their account's first environment
     scopes = _account_scopes(plans)
     accounts = [f"`{e}` (account-wide)" for e in envs if e in scopes]
-    own = [f"`{e}`" + (" (after approval)" if e == "prod" else "") for e in envs if e not in scopes]
+    own = [f"`{e}`" + (" (after approval)" if promo.needs_approval(e) else "") for e in envs if e not in scopes]
     steps = " → ".join(accounts + own)
     return f"Merging applies these changes in order: {steps}, each followed by the post-apply probes."
 
@@ -86,11 +88,6 @@ def _account_scopes(plans: Sequence[StackPlan]) -> set[str]:
     """Scopes of account-wide stacks that are not also an environment here (prod is both)."""
     accounts = {p.environment for p in plans if p.component == "account"}
     return accounts - {p.environment for p in plans if p.component != "account"}
-
-
-def _env_rank(env: str) -> tuple[int, str]:
-    base = env.split("-")[0]
-    return (ENVIRONMENT_ORDER.index(base) if base in ENVIRONMENT_ORDER else len(ENVIRONMENT_ORDER), env)
 
 
 def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
@@ -112,7 +109,7 @@ def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
         facts.append(f"{waiting} wait for an upstream stack's first apply (planned after it)")
     lines.append(" · ".join(facts))
     if ctx.kind == "plan":
-        lines += ["", _what_merging_does(plans)]
+        lines += ["", _what_merging_does(plans, ctx.promotion)]
     if reasons:
         lines += ["", "**This check fails:** " + "; ".join(reasons) + "."]
     return lines
@@ -133,7 +130,7 @@ def _warning(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     return lines
 
 
-def _table(plans: Sequence[StackPlan]) -> list[str]:
+def _table(plans: Sequence[StackPlan], promo: Promotion) -> list[str]:
     changed = [p for p in plans if p.has_changes or p.outside or p.new_findings]
     lines = [""]
     if changed:
@@ -141,7 +138,7 @@ def _table(plans: Sequence[StackPlan]) -> list[str]:
             "| environment | component | add | change | replace | destroy | outside | new checkov |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for p in sorted(changed, key=lambda p: (_env_rank(p.environment), p.priority, p.stack)):
+        for p in sorted(changed, key=lambda p: (promo.rank(p.environment), p.priority, p.stack)):
             counts = " | ".join(str(p.count(a)) for a in ("create", "update", "replace", "delete"))
             lines.append(
                 f"| {p.environment} | {p.component} | {counts} | {len(p.outside)} | {len(p.new_findings) or ''} |"
@@ -232,7 +229,7 @@ def _shrinking(n: int) -> list[int]:
 
 def render(plans: Sequence[StackPlan], ctx: Context, limit: int = COMMENT_LIMIT) -> str:
     lines = [ctx.marker] if ctx.marker else []
-    lines += _headline(plans, ctx) + _warning(plans, ctx) + _table(plans) + _problems(plans)
+    lines += _headline(plans, ctx) + _warning(plans, ctx) + _table(plans, ctx.promotion) + _problems(plans)
     lines += ["", ctx.extra.strip()] if ctx.extra.strip() else []
     head = "\n".join(lines) + "\n"
     pointer = f"[full report]({ctx.report_url})" if ctx.report_url else "the full report (job summary)"

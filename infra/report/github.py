@@ -1,8 +1,9 @@
-"""A small GitHub REST client: the sticky plan comment and the drift issues.
+"""GitHub through githubkit: the sticky plan comment and the drift issues.
 
 Token from GITHUB_TOKEN, API from GITHUB_API_URL (GitHub Enterprise and the tests' local
 server use it), repository from GITHUB_REPOSITORY. Errors say what GitHub said and what
-usually causes it; rate limits are waited out when the wait is short, and fail otherwise.
+usually causes it. githubkit retries rate limits (primary and secondary) and 5xx answers;
+a rate limit is waited out when the wait is short, and fails at once otherwise.
 """
 
 from __future__ import annotations
@@ -11,19 +12,28 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Final
 
-API_VERSION = "2022-11-28"
+import githubkit
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.retry import RetryChainDecision, RetryOption, RetryRateLimit, RetryServerError
+from githubkit_schemas.v2026_03_10.models import Issue
+
+API_VERSION: Final = "2026-03-10"  # pinned: a githubkit upgrade must not switch API versions silently
 HINTS = {
     401: "the token is missing or expired",
     403: "the token lacks a permission (the job needs `pull-requests: write` or `issues: write`)",
     404: "no such repository, pull request or comment, or the token cannot see it",
     422: "GitHub rejected the request (a body over 65,536 characters, or a field it does not accept)",
 }
+# githubkit's own decisions: a rate limit is retried after the wait GitHub asks for, a 5xx after 1, 4, 9 s.
+RETRY = RetryChainDecision(RetryRateLimit(max_retry=4), RetryServerError(max_retry=3))
+# githubkit sleeps 60 s when told to retry after no time at all, so "now" is one microsecond.
+NOW = timedelta(microseconds=1)
 
 
 class GitHubError(RuntimeError):
@@ -38,8 +48,22 @@ class GitHub:
     repository: str  # owner/name
     token: str
     api_url: str = "https://api.github.com"
-    max_wait: float = 60.0  # longest rate-limit wait before giving up
+    max_wait: float = 60.0  # longest wait before a retry; a longer rate limit fails at once
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    owner: str = field(init=False, repr=False)
+    name: str = field(init=False, repr=False)
+    _kit: githubkit.GitHub[githubkit.TokenAuthStrategy] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.owner, _, self.name = self.repository.partition("/")
+        self._kit = githubkit.GitHub(
+            self.token,
+            base_url=self.api_url,
+            user_agent="infra-gitops",
+            timeout=30.0,
+            http_cache=False,  # a handful of calls per run: nothing to gain, and no stale listing
+            auto_retry=self._retry,
+        )
 
     @classmethod
     def from_env(cls) -> GitHub:
@@ -49,45 +73,34 @@ class GitHub:
         return cls(
             repository=os.environ["GITHUB_REPOSITORY"],
             token=os.environ["GITHUB_TOKEN"],
-            api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+            api_url=(os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         )
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[Any, dict[str, str]]:
-        url = path if path.startswith("http") else f"{self.api_url}{path}"
-        data = json.dumps(body).encode() if body is not None else None
-        for _attempt in range(5):
-            req = urllib.request.Request(url, data=data, method=method)
-            req.add_header("Authorization", f"Bearer {self.token}")
-            req.add_header("Accept", "application/vnd.github+json")
-            req.add_header("X-GitHub-Api-Version", API_VERSION)
-            req.add_header("User-Agent", "infra-gitops")
-            if data is not None:
-                req.add_header("Content-Type", "application/json")
-            try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    raw = resp.read()
-                    return (json.loads(raw) if raw else None), dict(resp.headers.items())
-            except urllib.error.HTTPError as exc:
-                headers = dict(exc.headers.items())
-                text = exc.read().decode(errors="replace")
-                wait = _rate_limit_wait(exc.code, headers)
-                if wait is None:
-                    raise GitHubError(exc.code, method, url, _message(text)) from None
-                if wait > self.max_wait:
-                    raise GitHubError(
-                        exc.code, method, url, f"rate limited for {wait:.0f} s more: {_message(text)}"
-                    ) from None
-                self.sleep(wait)
-        raise GitHubError(429, method, url, "still rate limited after 5 attempts")
+    def _retry(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        """githubkit's decision, with the wait capped at max_wait and spent through `sleep` (tests pass a fake)."""
+        decision = RETRY(exc, retry_count)
+        if not decision.do_retry:
+            return decision
+        wait = decision.retry_after.total_seconds() if decision.retry_after is not None else 60.0
+        if wait > self.max_wait:
+            return RetryOption(False)
+        self.sleep(wait)
+        return RetryOption(True, NOW)
 
-    def paginate(self, path: str) -> list[Any]:
-        items: list[Any] = []
-        url: str | None = f"{path}{'&' if '?' in path else '?'}per_page=100"
-        while url:
-            page, headers = self.request("GET", url)
-            items += page
-            url = _next_link(headers.get("Link") or headers.get("link") or "")
-        return items
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """githubkit's exceptions as GitHubError: the status, the request, what GitHub said."""
+        try:
+            yield
+        except RateLimitExceeded as exc:
+            wait = exc.retry_after.total_seconds()
+            message = f"rate limited for {wait:.0f} s more: {_message(exc.response.text)}"
+            raise GitHubError(exc.response.status_code, exc.request.method, str(exc.request.url), message) from None
+        except RequestFailed as exc:
+            message = _message(exc.response.text)
+            raise GitHubError(exc.response.status_code, exc.request.method, str(exc.request.url), message) from None
+        except RequestError as exc:  # no answer at all: connection refused, timeout, TLS
+            raise GitHubError(0, "-", self.api_url, f"no answer: {exc.exc!r}") from None
 
     # --- the sticky comment -----------------------------------------------------------
 
@@ -95,64 +108,64 @@ class GitHub:
         """Update the comment that carries the marker, or create it. Returns (action, url)."""
         if marker not in body:
             body = f"{marker}\n{body}"
-        repo = f"/repos/{self.repository}"
-        for comment in self.paginate(f"{repo}/issues/{number}/comments"):
-            if marker in (comment.get("body") or ""):
-                updated, _ = self.request("PATCH", f"{repo}/issues/comments/{comment['id']}", {"body": body})
-                return "updated", updated["html_url"]
-        created, _ = self.request("POST", f"{repo}/issues/{number}/comments", {"body": body})
-        return "created", created["html_url"]
+        issues = self._kit.rest(API_VERSION).issues
+        with self._errors():
+            comments = self._kit.rest.paginate(
+                issues.list_comments, owner=self.owner, repo=self.name, issue_number=number, per_page=100
+            )
+            for comment in comments:
+                if marker in (comment.body or ""):
+                    updated = issues.update_comment(self.owner, self.name, comment.id, body=body).parsed_data
+                    return "updated", updated.html_url
+            created = issues.create_comment(self.owner, self.name, number, body=body).parsed_data
+        return "created", created.html_url
 
     def pull_for_commit(self, sha: str) -> int | None:
         """The pull request a commit on the default branch came from (apply's comment)."""
-        pulls, _ = self.request("GET", f"/repos/{self.repository}/commits/{sha}/pulls")
-        merged = [p for p in pulls if p.get("merged_at")] or pulls
-        return int(merged[0]["number"]) if merged else None
+        repos = self._kit.rest(API_VERSION).repos
+        with self._errors():
+            pulls = repos.list_pull_requests_associated_with_commit(self.owner, self.name, sha).parsed_data
+        merged = [p for p in pulls if p.merged_at] or pulls
+        return merged[0].number if merged else None
 
     # --- issues (drift) ---------------------------------------------------------------
 
-    def open_issues(self, label: str) -> list[dict[str, Any]]:
-        found = self.paginate(f"/repos/{self.repository}/issues?state=open&labels={label}")
-        return [i for i in found if "pull_request" not in i]
+    def open_issues(self, label: str) -> list[Issue]:
+        """Open issues with the label (pull requests, which GitHub lists as issues too, left out)."""
+        issues = self._kit.rest(API_VERSION).issues
+        with self._errors():
+            found = self._kit.rest.paginate(
+                issues.list_for_repo, owner=self.owner, repo=self.name, state="open", labels=label, per_page=100
+            )
+            return [i for i in found if not i.pull_request]
 
     def sync_issues(self, label: str, wanted: dict[str, tuple[str, str]], checked: set[str]) -> list[str]:
         """One open issue per key in `wanted` ({key: (title, body)}), found by a hidden marker:
         updated when it exists, created when not; issues for checked keys no longer wanted
         are closed with a comment. Returns what was done, one line each."""
-        repo = f"/repos/{self.repository}"
-        existing = {}
+        existing: dict[str, Issue] = {}
         for issue in self.open_issues(label):
-            match = re.search(r"<!-- infra:issue:(\S+) -->", issue.get("body") or "")
+            match = re.search(r"<!-- infra:issue:(\S+) -->", issue.body or "")
             if match:
                 existing[match.group(1)] = issue
-        done = []
-        for key, (title, body) in sorted(wanted.items()):
-            text = f"<!-- infra:issue:{key} -->\n{body}"
-            if key in existing:
-                self.request("PATCH", f"{repo}/issues/{existing[key]['number']}", {"title": title, "body": text})
-                done.append(f"updated #{existing[key]['number']} {title}")
-            else:
-                created, _ = self.request("POST", f"{repo}/issues", {"title": title, "body": text, "labels": [label]})
-                done.append(f"opened #{created['number']} {title}")
-        for key, issue in sorted(existing.items()):
-            if key in checked and key not in wanted:
-                number = issue["number"]
-                self.request("POST", f"{repo}/issues/{number}/comments", {"body": "No drift any more: closing."})
-                self.request("PATCH", f"{repo}/issues/{number}", {"state": "closed", "state_reason": "completed"})
-                done.append(f"closed #{number} {issue['title']}")
+        issues = self._kit.rest(API_VERSION).issues
+        done: list[str] = []
+        with self._errors():
+            for key, (title, body) in sorted(wanted.items()):
+                text = f"<!-- infra:issue:{key} -->\n{body}"
+                if key in existing:
+                    number = existing[key].number
+                    issues.update(self.owner, self.name, number, title=title, body=text)
+                    done.append(f"updated #{number} {title}")
+                else:
+                    created = issues.create(self.owner, self.name, title=title, body=text, labels=[label]).parsed_data
+                    done.append(f"opened #{created.number} {title}")
+            for key, issue in sorted(existing.items()):
+                if key in checked and key not in wanted:
+                    issues.create_comment(self.owner, self.name, issue.number, body="No drift any more: closing.")
+                    issues.update(self.owner, self.name, issue.number, state="closed", state_reason="completed")
+                    done.append(f"closed #{issue.number} {issue.title}")
         return done
-
-
-def _rate_limit_wait(status: int, headers: dict[str, str]) -> float | None:
-    """Seconds to wait when GitHub says "rate limited" (primary or secondary), else None."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    if status not in (403, 429):
-        return None
-    if "retry-after" in lower:
-        return float(lower["retry-after"])
-    if lower.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in lower:
-        return max(0.0, float(lower["x-ratelimit-reset"]) - time.time()) + 1.0
-    return None
 
 
 def _message(text: str) -> str:
@@ -160,13 +173,7 @@ def _message(text: str) -> str:
         doc = json.loads(text)
     except ValueError:
         return text[:300]
+    if not isinstance(doc, dict):
+        return text[:300]
     errors = doc.get("errors")
     return str(doc.get("message", text[:300])) + (f" {json.dumps(errors)}" if errors else "")
-
-
-def _next_link(link: str) -> str | None:
-    for part in link.split(","):
-        match = re.match(r'\s*<([^>]+)>;\s*rel="next"', part)
-        if match:
-            return match.group(1)
-    return None

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.errors import Failed
+
 # Resources whose replacement or deletion loses data (or makes data unreadable): a plan
 # that deletes or replaces one fails the check unless explicitly allowed.
 STATEFUL_TYPES = {
@@ -183,15 +185,28 @@ def from_plan(stack: str, environment: str, component: str, doc: dict[str, Any])
     )
 
 
+class PlanReadError(Failed):
+    """A run folder or a plan in it cannot be read."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanReadError(f"{path}: cannot be read as JSON ({exc})") from None
+
+
 def load_run(run_dir: Path) -> list[StackPlan]:
     """Every stack of a run, from its outcomes: the plan of each that planned, else its status."""
     path = run_dir / OUTCOMES_FILE
-    outcomes = json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        raise PlanReadError(f"{run_dir} is not a run folder (no {OUTCOMES_FILE}): did the plan step run?")
+    outcomes = _read_json(path)
     plans = []
     for name, o in sorted(outcomes.items()):
         plan_file = run_dir / name / "plan.json"
         if o["status"] == "ok" and plan_file.is_file():
-            plans.append(from_plan(name, o["environment"], o["component"], json.loads(plan_file.read_text())))
+            plans.append(from_plan(name, o["environment"], o["component"], _read_json(plan_file)))
         else:
             plans.append(StackPlan(name, o["environment"], o["component"], status=o["status"], detail=o["detail"]))
     return plans

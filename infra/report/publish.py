@@ -6,9 +6,10 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from infra.report.comment import SUMMARY_LIMIT, Context, render
+from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
 from infra.report.plan import StackPlan, load_run
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
@@ -63,3 +64,83 @@ def write_summary(plans: Sequence[StackPlan], ctx: Context) -> Path | None:
     with path.open("a") as handle:
         handle.write(text + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class Report:
+    """A run's plans rendered for people: the one path from run folders to a report."""
+
+    plans: list[StackPlan]
+    ctx: Context
+    text: str
+
+    @property
+    def blocked_by(self) -> list[str]:
+        """Why the check fails (empty when it passes)."""
+        return blocked_by(self.plans, self.ctx)
+
+    @property
+    def drifted(self) -> list[StackPlan]:
+        return [p for p in self.plans if p.has_changes or p.outside]
+
+
+def report_for(
+    run_dirs: Iterable[Path], ctx: Context, *, findings: Path | None = None, base_findings: Path | None = None
+) -> Report:
+    """Load the runs' plans (with checkov failures new versus the base) and render them."""
+    plans = with_new_findings(load_runs(run_dirs), findings, base_findings)
+    return Report(plans, ctx, render(plans, ctx))
+
+
+@dataclass(frozen=True)
+class Published:
+    report: Report
+    said: list[str]  # what was done, one line each (files written, comment posted)
+
+
+def publish(
+    run_dirs: Sequence[Path],
+    *,
+    kind: str,
+    target: str,
+    sha: str,
+    allow_stateful: bool = False,
+    findings: Path | None = None,
+    base_findings: Path | None = None,
+    extra: str = "",
+    out_file: Path | None = None,
+    post: bool = False,
+    pr: int | None = None,
+) -> Published:
+    """`infra comment`: render the runs, write the job summary, and with `post` create or
+    update the pull request's comment (the PR of `sha` unless `pr` is given)."""
+    said: list[str] = []
+    github = None
+    if post:
+        from infra.report.github import GitHub
+
+        github = GitHub.from_env()
+        if pr is None:
+            pr = github.pull_for_commit(sha)
+            if pr is None:
+                said.append(f"no pull request contains {sha[:12]}: nothing to comment on")
+    ctx = Context(
+        kind=kind,
+        target=target,
+        sha=sha,
+        allow_stateful=allow_stateful,
+        report_url=run_url(),
+        marker=marker(kind, target or "all", pr),
+        extra=extra,
+    )
+    report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings)
+    if out_file:
+        out_file.write_text(report.text)
+        said.append(f"comment: {out_file} ({len(report.text)} characters)")
+    summary = write_summary(report.plans, ctx)
+    if summary:
+        said.append(f"job summary: {summary}")
+    if github is not None and pr is not None:
+        action, url = github.upsert_comment(pr, ctx.marker, report.text)
+        said.append(f"comment {action}: {url}")
+    return Published(report, said)

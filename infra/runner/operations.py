@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from infra.errors import Failed
 from infra.paths import WORK
 from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
 from infra.runner.bootstrap import state_exists
@@ -19,7 +20,7 @@ from infra.toolchain import terraform_env
 RUNS = WORK / "runs"
 
 
-class OperationFailed(RuntimeError):
+class OperationFailed(Failed):
     def __init__(self, verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> None:
         self.outcomes = outcomes
         bad = [o for o in outcomes if o.status not in allowed]

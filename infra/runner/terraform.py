@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.errors import Failed
 from infra.paths import WORK
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
@@ -29,7 +30,7 @@ VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
 
 
-class TerraformError(RuntimeError):
+class TerraformError(Failed):
     def __init__(self, stack: str, command: str, output: str, log: Path) -> None:
         tail = "\n".join(output.strip().splitlines()[-25:])
         super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")

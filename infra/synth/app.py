@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,12 +79,3 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
             )
             built[component] = builder(stack, cfg, built)
     return app
-
-
-def describe(outdir: Path) -> dict[str, dict[str, str]]:
-    """The facts _mark wrote, per stack id (for tests and the CLI)."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    return {
-        name: json.loads((outdir / s["synthesizedStackPath"]).read_text())["//"]["infra"]
-        for name, s in manifest["stacks"].items()
-    }

@@ -1,18 +1,23 @@
 """The stack dependency graph, read from the synthesized output (never kept by hand).
 
-CDKTF records each stack's dependencies in manifest.json: a cross-stack reference makes
-the consumer depend on the producer. Plan and apply walk this graph level by level.
+CDKTF records each stack's dependencies in manifest.json (read by manifest.py); the engine's
+facts about each stack (environment, component, account) are in its JSON under `//`. Plan
+and apply walk this graph level by level; ordering and cycles are the standard library's
+`graphlib`.
 """
 
 from __future__ import annotations
 
-import json
+import graphlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.errors import BadInput
+from infra.synth.manifest import read_manifest
 
-class CycleError(ValueError):
+
+class CycleError(BadInput):
     """Stacks that depend on each other: no order can apply them."""
 
 
@@ -38,10 +43,9 @@ class StackGraph:
 
     @classmethod
     def from_synth(cls, outdir: Path) -> StackGraph:
-        manifest = json.loads((outdir / "manifest.json").read_text())
         nodes = {}
-        for name, entry in manifest["stacks"].items():
-            facts = json.loads((outdir / entry["synthesizedStackPath"]).read_text())["//"]["infra"]
+        for name, stack in read_manifest(outdir).items():
+            facts = stack.document()["//"]["infra"]
             nodes[name] = StackNode(
                 name=name,
                 environment=facts["environment"],
@@ -49,8 +53,8 @@ class StackGraph:
                 scope=facts["scope"],
                 account=facts["account"],
                 region=facts["region"],
-                directory=outdir / entry["workingDirectory"],
-                depends_on=tuple(sorted(entry["dependencies"])),
+                directory=stack.directory,
+                depends_on=stack.dependencies,
             )
         graph = cls(nodes)
         graph.levels()  # a cycle is an error as soon as the graph is read
@@ -59,29 +63,23 @@ class StackGraph:
     def levels(self, names: Iterable[str] | None = None) -> list[list[str]]:
         """Stacks in dependency order, grouped: every stack of a level can run in parallel."""
         todo = set(self.nodes if names is None else names)
-        done: set[str] = set()
+        sorter = graphlib.TopologicalSorter({n: [d for d in self.nodes[n].depends_on if d in todo] for n in todo})
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            cycle = list(reversed(exc.args[1]))  # graphlib lists it consumer first
+            start = cycle.index(min(cycle[:-1]))
+            cycle = cycle[start:-1] + cycle[:start] + [cycle[start]]
+            raise CycleError(f"dependency cycle between stacks: {' -> '.join(cycle)}") from None
         levels: list[list[str]] = []
-        while todo:
-            ready = sorted(n for n in todo if all(d in done or d not in todo for d in self.nodes[n].depends_on))
-            if not ready:
-                raise CycleError(f"dependency cycle between stacks: {self._cycle(todo)}")
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
             levels.append(ready)
-            done.update(ready)
-            todo.difference_update(ready)
+            sorter.done(*ready)
         return levels
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
         return [n for level in self.levels(names) for n in level]
-
-    def _cycle(self, among: set[str]) -> str:
-        start = min(among)
-        path = [start]
-        while True:
-            nxt = min(d for d in self.nodes[path[-1]].depends_on if d in among)
-            if nxt in path:
-                loop = path[path.index(nxt) :] + [nxt]
-                return " -> ".join(loop)
-            path.append(nxt)
 
     def downstream(self, names: Iterable[str]) -> set[str]:
         """These stacks and every stack that depends on them, directly or not."""

@@ -1,29 +1,35 @@
 """Synthesize every stack of the requested environments in one process.
 
 The expensive part is loading the AWS bindings (~12 s), so synthesis happens once per
-change: the output is kept with a fingerprint of its inputs, and a later command that
-needs the same environments reuses it.
+change: the output is kept with a fingerprint of what synthesis read, and a later command
+that needs the same environments reuses it. What it read is recorded, not listed by hand:
+the layer tree and the modules tree in full (modules read data files too), every engine
+source file loaded while synthesizing, the lock file that pins CDKTF and the bindings, and
+the variables that override the layers.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE, SUFFIX_VARIABLE
-from infra.paths import ENVIRONMENTS, REPO, SYNTH_OUT
+from infra.paths import ENVIRONMENTS, MODULES, REPO, SYNTH_OUT
+from infra.synth.graph import StackGraph
+from infra.synth.manifest import read_manifest
 
 FINGERPRINT_FILE = "fingerprint.json"
-# What synthesis reads: the layers, the modules, and the engine files that build stacks.
-_INPUTS = (ENVIRONMENTS, REPO / "modules", REPO / "infra" / "config")
-_ENGINE_FILES = ("app.py", "cdk.py", "components.py", "deployment.py", "label.py", "stack.py", "versions.py")
+PINS = REPO / "requirements.lock"
+ENGINE = REPO / "infra"
 
 
 @dataclass(frozen=True)
@@ -35,34 +41,59 @@ class SynthResult:
     synth_seconds: float  # building the constructs and writing JSON
     reused: bool
 
+    @functools.cached_property
+    def graph(self) -> StackGraph:
+        return StackGraph.from_synth(self.outdir)
 
-def fingerprint() -> str:
-    """A hash of everything synthesis reads: layers, modules, engine, the override variables."""
+    def stacks_of(self, environments: Sequence[str] | None = None) -> list[str]:
+        """The stacks of these environments (default: all synthesized), in dependency order."""
+        return self.graph.for_environments(list(environments or self.environments))
+
+
+def engine_sources() -> list[Path]:
+    """The engine's Python files this process has loaded (what a synth here has read)."""
+    found = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(ENGINE):
+            found.add(Path(file).resolve())
+    return sorted(found)
+
+
+def fingerprint(sources: Iterable[Path]) -> str:
+    """A hash of the layers, the modules, these engine files, the pins and the override variables."""
     digest = hashlib.sha256()
-    files = [p for root in _INPUTS for p in sorted(root.rglob("*")) if p.suffix in {".py", ".toml", ".sh"}]
-    files += [REPO / "infra" / name for name in _ENGINE_FILES]
-    for path in files:
-        if "__pycache__" not in path.parts:
-            digest.update(str(path).encode())
-            digest.update(path.read_bytes())
+    trees = [p for root in (ENVIRONMENTS, MODULES) for p in sorted(root.rglob("*")) if p.is_file()]
+    for path in [*trees, *sorted(sources), PINS]:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
     for variable in (SUFFIX_VARIABLE, PROTECTION_VARIABLE):
         digest.update(f"{variable}={os.environ.get(variable, '')}".encode())
     return digest.hexdigest()
 
 
-def _stacks(outdir: Path) -> tuple[str, ...]:
-    return tuple(json.loads((outdir / "manifest.json").read_text())["stacks"])
+def _reusable(stamp: Path, envs: Sequence[str]) -> tuple[str, ...] | None:
+    """The environments of the previous synth when its fingerprint still holds."""
+    if not stamp.is_file():
+        return None
+    previous = json.loads(stamp.read_text())
+    sources = [REPO / s for s in previous.get("sources", [])]
+    if not sources or previous.get("fingerprint") != fingerprint(sources):
+        return None
+    if not set(envs) <= set(previous["environments"]):
+        return None
+    return tuple(previous["environments"])
 
 
 def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: bool = False) -> SynthResult:
     envs = tuple(dict.fromkeys(environments))
     loaded = [load_environment(name) for name in envs]  # every config error before any work
-    fp = fingerprint()
     stamp = outdir / FINGERPRINT_FILE
-    if not force and stamp.is_file():
-        previous = json.loads(stamp.read_text())
-        if previous["fingerprint"] == fp and set(envs) <= set(previous["environments"]):
-            return SynthResult(outdir, tuple(previous["environments"]), _stacks(outdir), 0.0, 0.0, reused=True)
+    previous = None if force else _reusable(stamp, envs)
+    if previous is not None:
+        return SynthResult(outdir, previous, tuple(read_manifest(outdir)), 0.0, 0.0, reused=True)
 
     from infra.toolchain import use_local_node
 
@@ -75,8 +106,14 @@ def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: 
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     build_app(loaded, staging).synth()
-    (staging / FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": fp, "environments": envs}))
+    sources = engine_sources()
+    record = {
+        "fingerprint": fingerprint(sources),
+        "environments": envs,
+        "sources": [str(s.relative_to(REPO)) for s in sources],
+    }
+    (staging / FINGERPRINT_FILE).write_text(json.dumps(record, indent=1))
     shutil.rmtree(outdir, ignore_errors=True)
     staging.rename(outdir)
     done = time.monotonic()
-    return SynthResult(outdir, envs, _stacks(outdir), loaded_at - started, done - loaded_at, reused=False)
+    return SynthResult(outdir, envs, tuple(read_manifest(outdir)), loaded_at - started, done - loaded_at, reused=False)

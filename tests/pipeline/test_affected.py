@@ -16,6 +16,7 @@ import pytest
 from infra.paths import REPO
 from infra.runner import affected
 from infra.synth.graph import StackGraph
+from infra.synth.tree import synthesize_ref, synthesize_tree
 
 pytestmark = pytest.mark.terraform  # two synths in other trees: about a minute
 
@@ -44,12 +45,12 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StackGraph, P
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "base")
-    base = affected.synthesize_ref("HEAD", repo=repo)
+    base = synthesize_ref("HEAD", repo=repo)
 
     _edit(repo / "README.md", "# ", "# Edited: ")
     _edit(repo / "environments/nonprod/sa-east-1/staging/lms.toml", "desired_count = 3", "desired_count = 4")
     _edit(repo / "modules/storage/construct.py", "NFS only from", "NFS (2049) only from")
-    head = affected.synthesize_tree(repo)
+    head = synthesize_tree(repo)
     return base, StackGraph.from_synth(head), head
 
 

@@ -13,7 +13,7 @@ from tests.reporting.fake_github import FakeGitHub
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run folder of tests/reporting/sample_plans.py, planned against a fresh emulator."""
-    from tests.reporting import sample_plans
+    from infra.pipeline import samples as sample_plans
 
     return sample_plans.build_on_emulator(tmp_path_factory.mktemp("plans"))
 

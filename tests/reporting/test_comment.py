@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.pipeline.samples import SECRET_V1, SECRET_V2
 from infra.report.comment import COMMENT_LIMIT, SUMMARY_LIMIT, Context, blocked_by, measure, render
 from infra.report.plan import ResourceChange, StackPlan, load_run
 from infra.report.publish import with_new_findings, write_summary
-from tests.reporting.sample_plans import SECRET_V1, SECRET_V2
 
 pytestmark = pytest.mark.terraform
 

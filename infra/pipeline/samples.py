@@ -6,13 +6,12 @@
 - "quiet": applied, then planned again: no changes.
 - "fleet": 500 SSM parameters, planned only (the large-plan case).
 
-The benchmark imports this too (render time of the 500-resource plan).
+The comment tests render them; the benchmark times the render of the 500-resource plan.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,11 +149,5 @@ def build_on_emulator(root: Path, fleet_size: int = 500) -> Path:
     environment is left as it was."""
     from infra.emulator import launcher
 
-    saved = dict(os.environ)
-    try:
-        launcher.start("111111111111", REGION, fresh=True).activate()
+    with launcher.running("111111111111", REGION, fresh=True):
         return build(root, fleet_size)
-    finally:
-        launcher.stop()
-        os.environ.clear()
-        os.environ.update(saved)
