@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from modules.common import rules
 from modules.common.deployment import Deployment
 from modules.common.label import Label
 
@@ -110,17 +111,41 @@ class NetworkConfig(Strict):
 
 
 class KmsConfig(Strict):
-    deletion_window_days: Annotated[int, Field(ge=7, le=30)]
-    rotation_period_days: Annotated[int, Field(ge=90, le=2560)]
+    deletion_window_days: int
+    rotation_period_days: int
+
+    @field_validator("deletion_window_days")
+    @classmethod
+    def _deletion_window(cls, days: int) -> int:
+        rules.kms_deletion_window(days)
+        return days
+
+    @field_validator("rotation_period_days")
+    @classmethod
+    def _rotation_period(cls, days: int) -> int:
+        rules.kms_rotation_period(days)
+        return days
 
 
 class RedisConfig(Strict):
     node_type: str
     engine_version: str
     # Two or more: with one node there is nothing to fail over to, so no environment runs one.
-    num_cache_clusters: Annotated[int, Field(ge=2, le=6)]
+    num_cache_clusters: Annotated[int, Field(le=6)]
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
     log_retention_days: Annotated[int, Field(ge=1)]
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, version: str) -> str:
+        rules.redis_engine_version(version)
+        return version
+
+    @field_validator("num_cache_clusters")
+    @classmethod
+    def _cache_clusters(cls, count: int) -> int:
+        rules.cache_clusters(count)
+        return count
 
 
 class DatabaseConfig(Strict):
@@ -136,16 +161,15 @@ class DatabaseConfig(Strict):
     @field_validator("backup_retention_days")
     @classmethod
     def _retention(cls, days: int) -> int:
-        if not 7 <= days <= 35:
-            raise ValueError(f"{days} days: automated backups must be kept 7 to 35 days")
+        rules.backup_retention(days)
         return days
 
     @field_validator("max_allocated_storage_gb")
     @classmethod
     def _autoscaling_ceiling(cls, ceiling: int, info: ValidationInfo) -> int:
         floor = info.data.get("allocated_storage_gb")
-        if floor is not None and ceiling < floor:
-            raise ValueError(f"{ceiling} is below allocated_storage_gb={floor}")
+        if floor is not None:
+            rules.storage_ceiling(floor, ceiling)
         return ceiling
 
 
@@ -166,18 +190,24 @@ class EdgeConfig(Strict):
     rate_limit_per_5_minutes: Annotated[int, Field(ge=100)]
     log_retention_days: Annotated[int, Field(ge=1)]
 
+    @field_validator("ssl_policy")
+    @classmethod
+    def _modern_tls(cls, policy: str) -> str:
+        rules.ssl_policy(policy)
+        return policy
+
     @model_validator(mode="after")
     def _zone_for_requests(self) -> EdgeConfig:
-        if self.certificate == "request" and not self.hosted_zone_id:
-            raise ValueError('hosted_zone_id: required when certificate = "request" (DNS validation)')
+        rules.certificate_zone(self.certificate, self.hosted_zone_id)
         return self
 
 
 class LmsConfig(Strict):
     image: str
     container_port: Annotated[int, Field(ge=1, le=65535)]
-    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384]
-    memory_mib: Annotated[int, Field(ge=512)]
+    # A Fargate size: the pair is checked below.
+    cpu: int
+    memory_mib: int
     desired_count: Annotated[int, Field(ge=1)]
     min_count: Annotated[int, Field(ge=1)]
     max_count: Annotated[int, Field(ge=1)]
@@ -190,12 +220,13 @@ class LmsConfig(Strict):
     health_check_path: str
 
     @model_validator(mode="after")
+    def _fargate_size(self) -> LmsConfig:
+        rules.fargate_size(self.cpu, self.memory_mib)
+        return self
+
+    @model_validator(mode="after")
     def _counts(self) -> LmsConfig:
-        if not self.min_count <= self.desired_count <= self.max_count:
-            raise ValueError(
-                f"desired_count: {self.desired_count} must lie between min_count={self.min_count} "
-                f"and max_count={self.max_count}"
-            )
+        rules.task_counts(self.min_count, self.desired_count, self.max_count)
         return self
 
 
@@ -216,11 +247,7 @@ class WebConfig(Strict):
 
     @model_validator(mode="after")
     def _sizes(self) -> WebConfig:
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
-                f"desired_capacity: {self.desired_capacity} must lie between min_size={self.min_size} "
-                f"and max_size={self.max_size}"
-            )
+        rules.group_sizes(self.min_size, self.desired_capacity, self.max_size)
         return self
 
 

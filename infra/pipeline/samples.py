@@ -121,7 +121,7 @@ class Sample:
         """Plan `doc`; the run folder gets what `infra plan` writes (plan.json, outcomes.json)."""
         ws = self.write(doc)
         ws.run("plan", "-input=false", "-no-color", "-out=plan.tfplan")
-        shown = json.loads(ws.run("show", "-json", "-no-color", "plan.tfplan").output)
+        shown: dict[str, Any] = json.loads(ws.run("show", "-json", "-no-color", "plan.tfplan").output)
         out = self.root / "run" / self.name
         out.mkdir(parents=True, exist_ok=True)
         (out / "plan.json").write_text(json.dumps(shown))

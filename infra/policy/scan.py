@@ -66,7 +66,7 @@ class ScanResult:
 
 
 def checkov_view(doc: dict[str, Any]) -> dict[str, Any]:
-    copy = json.loads(json.dumps(doc))
+    copy: dict[str, Any] = json.loads(json.dumps(doc))
     copy.get("terraform", {}).pop("required_version", None)
     return copy
 

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +21,10 @@ from typing import Final
 import githubkit
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RetryChainDecision, RetryOption, RetryRateLimit, RetryServerError
-from githubkit_schemas.v2026_03_10.models import Issue
+from githubkit.typing import Missing
+from githubkit_schemas.v2026_03_10.models import Issue, IssueComment
+
+from infra.errors import Failed
 
 API_VERSION: Final = "2026-03-10"  # pinned: a githubkit upgrade must not switch API versions silently
 HINTS = {
@@ -36,7 +39,9 @@ RETRY = RetryChainDecision(RetryRateLimit(max_retry=4), RetryServerError(max_ret
 NOW = timedelta(microseconds=1)
 
 
-class GitHubError(RuntimeError):
+class GitHubError(Failed):
+    """A call GitHub refused or never answered (status 0): exit 1 with this message, no traceback."""
+
     def __init__(self, status: int, method: str, url: str, message: str) -> None:
         hint = HINTS.get(status, "")
         super().__init__(f"GitHub {status} on {method} {url}: {message}" + (f" ({hint})" if hint else ""))
@@ -110,11 +115,11 @@ class GitHub:
             body = f"{marker}\n{body}"
         issues = self._kit.rest(API_VERSION).issues
         with self._errors():
-            comments = self._kit.rest.paginate(
+            comments: Iterable[IssueComment] = self._kit.rest.paginate(
                 issues.list_comments, owner=self.owner, repo=self.name, issue_number=number, per_page=100
             )
             for comment in comments:
-                if marker in (comment.body or ""):
+                if marker in _text(comment.body):
                     updated = issues.update_comment(self.owner, self.name, comment.id, body=body).parsed_data
                     return "updated", updated.html_url
             created = issues.create_comment(self.owner, self.name, number, body=body).parsed_data
@@ -134,7 +139,7 @@ class GitHub:
         """Open issues with the label (pull requests, which GitHub lists as issues too, left out)."""
         issues = self._kit.rest(API_VERSION).issues
         with self._errors():
-            found = self._kit.rest.paginate(
+            found: Iterable[Issue] = self._kit.rest.paginate(
                 issues.list_for_repo, owner=self.owner, repo=self.name, state="open", labels=label, per_page=100
             )
             return [i for i in found if not i.pull_request]
@@ -145,7 +150,7 @@ class GitHub:
         are closed with a comment. Returns what was done, one line each."""
         existing: dict[str, Issue] = {}
         for issue in self.open_issues(label):
-            match = re.search(r"<!-- infra:issue:(\S+) -->", issue.body or "")
+            match = re.search(r"<!-- infra:issue:(\S+) -->", _text(issue.body))
             if match:
                 existing[match.group(1)] = issue
         issues = self._kit.rest(API_VERSION).issues
@@ -166,6 +171,11 @@ class GitHub:
                     issues.update(self.owner, self.name, issue.number, state="closed", state_reason="completed")
                     done.append(f"closed #{issue.number} {issue.title}")
         return done
+
+
+def _text(body: Missing[str]) -> str:
+    """A body GitHub may leave out (unset) or send as null, as text."""
+    return body if isinstance(body, str) else ""
 
 
 def _message(text: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.config import Loaded
-from infra.synth.components import COMPONENTS, build_account, enabled
+from infra.synth.components import COMPONENTS, Built, build_account, enabled
 from infra.synth.stack import InfraStack, state_key
 from modules.common.cdk import App
 
@@ -56,7 +56,7 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
             )
             build_account(stack, cfg)
 
-        built: dict[str, object] = {}
+        built = Built()
         for component, builder in COMPONENTS.items():
             if not enabled(cfg, component):
                 continue
@@ -77,5 +77,5 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
                 account=cfg.account.name,
                 region=cfg.region,
             )
-            built[component] = builder(stack, cfg, built)
+            setattr(built, component, builder(stack, cfg, built))
     return app

@@ -8,10 +8,12 @@ and apply follow is read back from the synthesized output (infra/synth/graph.py)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from infra.config import EnvConfig
 from infra.synth.stack import InfraStack
+from modules.common.cdk import Construct
 from modules.database import Database, DatabaseProps
 from modules.edge import Edge, EdgeProps
 from modules.guardduty import ThreatDetection, ThreatDetectionProps
@@ -23,7 +25,37 @@ from modules.redis import Redis, RedisProps
 from modules.storage import Storage, StorageProps
 from modules.web import Web, WebProps
 
-Built = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass
+class Built:
+    """The modules built so far in one environment's stacks, in construction order."""
+
+    kms: Kms | None = None
+    network: Network | None = None
+    storage: Storage | None = None
+    redis: Redis | None = None
+    database: Database | None = None
+    edge: Edge | None = None
+    lms: Lms | None = None
+    web: Web | None = None
+    observability: Observability | None = None
+
+    def need(self, component: str, kind: type[T]) -> T:
+        """A module built earlier; a component's builder that runs too early is a bug to name."""
+        module = getattr(self, component)
+        if not isinstance(module, kind):
+            raise TypeError(f"{component} is not built yet: COMPONENTS lists it after a component that needs it")
+        return module
+
+    @property
+    def keys(self) -> Kms:
+        return self.need("kms", Kms)
+
+    @property
+    def net(self) -> Network:
+        return self.need("network", Network)
 
 
 def build_account(stack: InfraStack, cfg: EnvConfig) -> ThreatDetection:
@@ -34,8 +66,8 @@ def build_account(stack: InfraStack, cfg: EnvConfig) -> ThreatDetection:
 
 def build_kms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Kms:
     kms = Kms(stack, "Kms", KmsProps(**_common(stack, cfg), **cfg.components.kms.model_dump()))
-    stack.export("data_key_arn", kms.data_key.arn, "KMS key for data stores")
-    stack.export("logs_key_arn", kms.logs_key.arn, "KMS key for logs and alarms")
+    stack.export("data_key_arn", kms.data_key_arn, "KMS key for data stores")
+    stack.export("logs_key_arn", kms.logs_key_arn, "KMS key for logs and alarms")
     return kms
 
 
@@ -45,7 +77,7 @@ def build_network(stack: InfraStack, cfg: EnvConfig, built: Built) -> Network:
     network = Network(
         stack,
         "Network",
-        NetworkProps(**_common(stack, cfg), logs_key=built["kms"].logs_key, tiers=cfg.tiers, **settings),
+        NetworkProps(**_common(stack, cfg), logs_key=built.keys.logs_key, tiers=cfg.tiers, **settings),
     )
     stack.export("vpc_id", network.vpc_id, "VPC id")
     stack.export("private_subnet_ids", network.private_subnet_ids, "Private subnets, one per zone")
@@ -63,13 +95,13 @@ def build_storage(stack: InfraStack, cfg: EnvConfig, built: Built) -> Storage:
         "Storage",
         StorageProps(
             **_common(stack, cfg),
-            network=built["network"],
-            key=built["kms"].data_key,
+            network=built.net,
+            key=built.keys.data_key,
             **cfg.components.storage.model_dump(),
         ),
     )
     if cfg.workloads.lms:  # only the LMS tasks mount course content
-        storage.allow_from(built["network"].tier_security_group("lms"), "Lms")
+        storage.allow_from(built.net.tier_security_group("lms"), "Lms")
     stack.export("efs_file_system_id", storage.file_system_id, "Course content file system")
     stack.export("efs_access_point_id", storage.access_point_id, "Access point the LMS mounts")
     return storage
@@ -81,13 +113,13 @@ def build_redis(stack: InfraStack, cfg: EnvConfig, built: Built) -> Redis:
         "Redis",
         RedisProps(
             **_common(stack, cfg),
-            network=built["network"],
-            key=built["kms"].data_key,
-            logs_key=built["kms"].logs_key,
+            network=built.net,
+            key=built.keys.data_key,
+            logs_key=built.keys.logs_key,
             **cfg.components.redis.model_dump(),
         ),
     )
-    for name, group in _tiers(cfg, built["network"]).items():
+    for name, group in _tiers(cfg, built.net).items():
         redis.allow_from(group, name)
     stack.export("redis_replication_group_id", redis.replication_group_id, "Session cache replication group")
     stack.export("redis_primary_endpoint", redis.primary_endpoint, "Session cache primary endpoint (TLS)")
@@ -101,13 +133,13 @@ def build_database(stack: InfraStack, cfg: EnvConfig, built: Built) -> Database:
         "Database",
         DatabaseProps(
             **_common(stack, cfg),
-            network=built["network"],
-            key=built["kms"].data_key,
+            network=built.net,
+            key=built.keys.data_key,
             deletion_protection=cfg.deletion_protection,
             **cfg.components.database.model_dump(),
         ),
     )
-    for name, group in _tiers(cfg, built["network"]).items():
+    for name, group in _tiers(cfg, built.net).items():
         database.allow_from(group, name)
     stack.export("db_instance_identifier", database.db_instance_identifier, "LMS database instance")
     stack.export("db_instance_endpoint", database.db_instance_endpoint, "LMS database address")
@@ -121,8 +153,8 @@ def build_edge(stack: InfraStack, cfg: EnvConfig, built: Built) -> Edge:
         "Edge",
         EdgeProps(
             **_common(stack, cfg),
-            network=built["network"],
-            logs_key=built["kms"].logs_key,
+            network=built.net,
+            logs_key=built.keys.logs_key,
             deletion_protection=cfg.deletion_protection,
             **cfg.components.edge.model_dump(),
         ),
@@ -134,11 +166,19 @@ def build_edge(stack: InfraStack, cfg: EnvConfig, built: Built) -> Edge:
 
 
 def build_lms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Lms:
-    stores = {name: built[name] for name in ("network", "edge", "storage", "redis", "database")}
     lms = Lms(
         stack,
         "Lms",
-        LmsProps(**_common(stack, cfg), **stores, logs_key=built["kms"].logs_key, **cfg.components.lms.model_dump()),
+        LmsProps(
+            **_common(stack, cfg),
+            network=built.net,
+            edge=built.need("edge", Edge),
+            storage=built.need("storage", Storage),
+            redis=built.need("redis", Redis),
+            database=built.need("database", Database),
+            logs_key=built.keys.logs_key,
+            **cfg.components.lms.model_dump(),
+        ),
     )
     stack.export("ecs_cluster_name", lms.cluster_name, "LMS cluster")
     stack.export("ecs_service_name", lms.service_name, "LMS service")
@@ -147,8 +187,18 @@ def build_lms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Lms:
 
 
 def build_web(stack: InfraStack, cfg: EnvConfig, built: Built) -> Web:
-    stores = {name: built[name] for name in ("network", "edge", "redis", "database")}
-    web = Web(stack, "Web", WebProps(**_common(stack, cfg), **stores, **cfg.components.web.model_dump()))
+    web = Web(
+        stack,
+        "Web",
+        WebProps(
+            **_common(stack, cfg),
+            network=built.net,
+            edge=built.need("edge", Edge),
+            redis=built.need("redis", Redis),
+            database=built.need("database", Database),
+            **cfg.components.web.model_dump(),
+        ),
+    )
     stack.export("web_autoscaling_group_name", web.autoscaling_group_name, "Web tier Auto Scaling Group")
     return web
 
@@ -159,17 +209,17 @@ def build_observability(stack: InfraStack, cfg: EnvConfig, built: Built) -> Obse
         "Observability",
         ObservabilityProps(
             **_common(stack, cfg),
-            logs_key=built["kms"].logs_key,
-            edge=built["edge"],
-            database=built["database"],
-            redis=built["redis"],
-            lms=built.get("lms"),
-            web=built.get("web"),
+            logs_key=built.keys.logs_key,
+            edge=built.need("edge", Edge),
+            database=built.need("database", Database),
+            redis=built.need("redis", Redis),
+            lms=built.lms,
+            web=built.web,
             **cfg.components.observability.model_dump(),
         ),
     )
-    stack.export("alarm_topic_arn", observability.topic.arn, "Where alarms are sent")
-    stack.export("xray_group_name", observability.trace_group.group_name, "X-Ray group of this environment")
+    stack.export("alarm_topic_arn", observability.alarm_topic_arn, "Where alarms are sent")
+    stack.export("xray_group_name", observability.trace_group_name, "X-Ray group of this environment")
     return observability
 
 
@@ -179,7 +229,7 @@ def _common(stack: InfraStack, cfg: EnvConfig) -> dict[str, Any]:
     return {"label": stack.label, "deployment": cfg.deployment}
 
 
-Builder = Callable[[InfraStack, EnvConfig, Built], Any]
+Builder = Callable[[InfraStack, EnvConfig, Built], Construct]
 
 # Construction order. A component whose builder is missing here is not deployed.
 COMPONENTS: dict[str, Builder] = {

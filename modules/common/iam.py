@@ -27,6 +27,25 @@ def statement(
     return st
 
 
+def deny_insecure_transport(
+    actions: list[str] | str,
+    resources: list[str] | str,
+    *,
+    principal: dict[str, Any] | str = "*",
+    sid: str = "TlsOnly",
+) -> Statement:
+    """A resource-policy statement that denies `actions` on `resources` to any request made
+    without TLS (aws:SecureTransport is false)."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": principal,
+        "Action": actions,
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 MANAGED_BY = "cdktf"
 _HASH_LENGTH = 6
@@ -22,9 +22,6 @@ class Label:
     environment_tag: str  # the Environment tag's value ("production")
     suffix: str
     component: str
-
-    def for_component(self, component: str) -> Label:
-        return replace(self, component=component)
 
     def name(self, kind: str, *, max_length: int = 63) -> str:
         """`<kind>-<environment>-<suffix>`, lower case, at most max_length characters."""

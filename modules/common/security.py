@@ -7,7 +7,7 @@ let others reach it; these helpers are how it writes them.
 from __future__ import annotations
 
 import re
-from typing import Protocol, TypeAlias
+from typing import ClassVar, TypeAlias
 
 from modules.common.cdk import Construct, aws
 from modules.common.label import Label
@@ -68,15 +68,37 @@ def allow_out(
     )
 
 
-class Reachable(Protocol):
-    """A store a tier can reach: its security group and port."""
+class DataStore(Construct):
+    """A store behind its own security group, which admits nothing until `allow_from`.
 
+    A store states its `port`, the `protocol` its rules describe and the `rule_prefix` of
+    their construct ids (a contract: "MysqlFromLms"), and creates `security_group`.
+    """
+
+    port: ClassVar[int]
+    protocol: ClassVar[str]
+    rule_prefix: ClassVar[str]
     security_group: SecurityGroup
-    port: int
+
+    def __init__(self, scope: Construct, construct_id: str, *, label: Label) -> None:
+        super().__init__(scope, construct_id)
+        self._label = label
+
+    def allow_from(self, group: SecurityGroup, name: str) -> None:
+        """Open the store's port from `group`, the `name` tier's (its egress is its owner's to write)."""
+        allow_in(
+            self,
+            f"{self.rule_prefix}From{name}",
+            label=self._label,
+            group=self.security_group,
+            source=group,
+            port=self.port,
+            description=f"{self.protocol} from the {name} tier",
+        )
 
 
 def reach(
-    scope: Construct, name: str, *, label: Label, group: SecurityGroup, store: Reachable, description: str
+    scope: Construct, name: str, *, label: Label, group: SecurityGroup, store: DataStore, description: str
 ) -> None:
     """Egress from a tier's group to a store's group, written by the tier's own module."""
     allow_out(

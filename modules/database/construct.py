@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role
 from modules.common.label import Label
-from modules.common.security import SecurityGroup, allow_in
+from modules.common.security import DataStore
 from modules.network import Network
 
 MYSQL_PORT = 3306
@@ -36,13 +38,11 @@ class DatabaseProps:
     deletion_protection: bool = False
 
     def __post_init__(self) -> None:
-        if not 7 <= self.backup_retention_days <= 35:
-            raise ValueError("backup_retention_days must be 7..35: keep automated backups at least a week")
-        if self.max_allocated_storage_gb < self.allocated_storage_gb:
-            raise ValueError("max_allocated_storage_gb must be at least allocated_storage_gb")
+        rules.backup_retention(self.backup_retention_days)
+        rules.storage_ceiling(self.allocated_storage_gb, self.max_allocated_storage_gb)
 
 
-class Database(Construct):
+class Database(DataStore):
     """A private MySQL instance whose master password never leaves Secrets Manager.
 
     RDS creates and rotates the master password in a secret encrypted with `key`
@@ -52,11 +52,12 @@ class Database(Construct):
     """
 
     port = MYSQL_PORT
+    protocol = "MySQL"
+    rule_prefix = "Mysql"
 
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseProps) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, label=props.label)
         label, major = props.label, ".".join(props.engine_version.split(".")[:2])
-        self._label = label
         subnets = aws.db_subnet_group.DbSubnetGroup(
             self,
             "SubnetGroup",
@@ -132,26 +133,17 @@ class Database(Construct):
             tags=label.name_tag("rds-lms"),
         )
 
-    def allow_from(self, group: SecurityGroup, name: str) -> None:
-        """Open 3306 from `group` (its egress is its owner's to write)."""
-        allow_in(
-            self,
-            f"MysqlFrom{name}",
-            label=self._label,
-            group=self.security_group,
-            source=group,
-            port=MYSQL_PORT,
-            description=f"MySQL from the {name} tier",
-        )
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
 
     @property
     def db_instance_identifier(self) -> str:
-        return self.instance.identifier
+        return cast(str, self.instance.identifier)
 
     @property
     def db_instance_endpoint(self) -> str:
-        return self.instance.address
+        return cast(str, self.instance.address)
 
     @property
     def master_secret_arn(self) -> str:
-        return self.instance.master_user_secret.get(0).secret_arn
+        return cast(str, self.instance.master_user_secret.get(0).secret_arn)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
-from modules.common.iam import document, statement
+from modules.common.iam import deny_insecure_transport, document, statement
 from modules.common.label import Label
 from modules.common.security import SecurityGroup, allow_in, allow_out
 from modules.network import Network
@@ -49,10 +50,8 @@ class EdgeProps:
     deletion_protection: bool = False
 
     def __post_init__(self) -> None:
-        if self.certificate == "request" and not self.hosted_zone_id:
-            raise ValueError("hosted_zone_id is required to request and DNS-validate a certificate")
-        if not self.ssl_policy.startswith("ELBSecurityPolicy-TLS13") and "TLS-1-2" not in self.ssl_policy:
-            raise ValueError(f"ssl_policy {self.ssl_policy!r} allows TLS older than 1.2; use a TLS13 or TLS-1-2 policy")
+        rules.certificate_zone(self.certificate, self.hosted_zone_id)
+        rules.ssl_policy(self.ssl_policy)
         if self.deployment.region not in ELB_LOG_ACCOUNTS:
             raise ValueError(f"no ELB log-delivery account known for {self.deployment.region}; add it to edge")
 
@@ -132,9 +131,10 @@ class Edge(Construct):
             return props.certificate_arn
         wildcard = f"*.{props.domain}"
         if props.certificate == "existing":
-            return aws.data_aws_acm_certificate.DataAwsAcmCertificate(
+            existing = aws.data_aws_acm_certificate.DataAwsAcmCertificate(
                 self, "Certificate", domain=wildcard, statuses=["ISSUED"], most_recent=True
-            ).arn
+            )
+            return cast(str, existing.arn)
         cert = aws.acm_certificate.AcmCertificate(
             self,
             "Certificate",
@@ -154,9 +154,10 @@ class Edge(Construct):
             ttl=60,
             allow_overwrite=True,
         )
-        return aws.acm_certificate_validation.AcmCertificateValidation(
+        validation = aws.acm_certificate_validation.AcmCertificateValidation(
             self, "CertificateValidation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn]
-        ).certificate_arn
+        )
+        return cast(str, validation.certificate_arn)
 
     def _access_log_bucket(self, label: Label, dep: Deployment) -> aws.s3_bucket.S3Bucket:
         bucket = aws.s3_bucket.S3Bucket(
@@ -240,14 +241,7 @@ class Edge(Construct):
                     f"{bucket.arn}/alb/AWSLogs/{dep.account_id}/*",
                     principal={"AWS": f"arn:{dep.partition}:iam::{ELB_LOG_ACCOUNTS[dep.region]}:root"},
                 ),
-                {
-                    "Sid": "TlsOnly",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket.arn, f"{bucket.arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
             ),
         )
         return bucket
@@ -340,7 +334,7 @@ class Edge(Construct):
         *,
         host: str,
         priority: int,
-        target_group: Any,
+        target_group: aws.lb_target_group.LbTargetGroup,
         target_group_security: SecurityGroup,
         port: int,
     ) -> None:
@@ -383,14 +377,22 @@ class Edge(Construct):
             description=f"{name} targets from the ALB",
         )
 
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
     @property
     def load_balancer_arn(self) -> str:
-        return self.load_balancer.arn
+        return cast(str, self.load_balancer.arn)
+
+    @property
+    def load_balancer_arn_suffix(self) -> str:
+        """The ALB's CloudWatch dimension value (`LoadBalancer`)."""
+        return cast(str, self.load_balancer.arn_suffix)
 
     @property
     def load_balancer_dns_name(self) -> str:
-        return self.load_balancer.dns_name
+        return cast(str, self.load_balancer.dns_name)
 
     @property
     def web_acl_arn(self) -> str:
-        return self.web_acl.arn
+        return cast(str, self.web_acl.arn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from modules.common.cdk import Construct, aws
 from modules.common.label import Label
@@ -31,4 +31,4 @@ class ThreatDetection(Construct):
 
     @property
     def detector_id(self) -> str:
-        return self.detector.id
+        return cast(str, self.detector.id)  # the AWS bindings are not analysed by mypy (pyproject)

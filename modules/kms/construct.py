@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import Statement, document, statement
@@ -23,10 +25,8 @@ class KmsProps:
     rotation_period_days: int = 365
 
     def __post_init__(self) -> None:
-        if not 7 <= self.deletion_window_days <= 30:
-            raise ValueError("deletion_window_days must be 7..30 (AWS's limits)")
-        if not 90 <= self.rotation_period_days <= 2560:
-            raise ValueError("rotation_period_days must be 90..2560 (AWS's limits)")
+        rules.kms_deletion_window(self.deletion_window_days)
+        rules.kms_rotation_period(self.rotation_period_days)
 
 
 class Kms(Construct):
@@ -84,3 +84,14 @@ class Kms(Construct):
             self, f"{construct_id}Alias", name=f"alias/{p.label.name(kind, max_length=250)}", target_key_id=key.key_id
         )
         return key
+
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
+    @property
+    def data_key_arn(self) -> str:
+        return cast(str, self.data_key.arn)
+
+    @property
+    def logs_key_arn(self) -> str:
+        return cast(str, self.logs_key.arn)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role, document, statement
@@ -19,15 +20,6 @@ from modules.storage import Storage
 
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"
 CONTENT_PATH = "/mnt/content"
-FARGATE_SIZES = {
-    256: (512, 2048),
-    512: (1024, 4096),
-    1024: (2048, 8192),
-    2048: (4096, 16384),
-    4096: (8192, 30720),
-    8192: (16384, 61440),
-    16384: (32768, 122880),
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,11 +50,8 @@ class LmsProps:
     route_priority: int = 10
 
     def __post_init__(self) -> None:
-        low, high = FARGATE_SIZES.get(self.cpu, (0, -1))
-        if not low <= self.memory_mib <= high:
-            raise ValueError(f"memory_mib={self.memory_mib} is not a Fargate size for cpu={self.cpu} ({low}..{high})")
-        if not self.min_count <= self.desired_count <= self.max_count:
-            raise ValueError("desired_count must lie between min_count and max_count")
+        rules.fargate_size(self.cpu, self.memory_mib)
+        rules.task_counts(self.min_count, self.desired_count, self.max_count)
 
 
 class Lms(Construct):
@@ -297,7 +286,7 @@ class Lms(Construct):
             max_capacity=props.max_count,
             tags=props.label.name_tag("lms-scaling"),
         )
-        request_label = f"{props.edge.load_balancer.arn_suffix}/{self.target_group.arn_suffix}"
+        request_label = f"{props.edge.load_balancer_arn_suffix}/{self.target_group_arn_suffix}"
         policies = {
             "Cpu": ("ECSServiceAverageCPUUtilization", props.cpu_target_percent, None),
             "Memory": ("ECSServiceAverageMemoryUtilization", props.memory_target_percent, None),
@@ -322,14 +311,22 @@ class Lms(Construct):
                 ),
             )
 
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
     @property
     def cluster_name(self) -> str:
-        return self.cluster.name
+        return cast(str, self.cluster.name)
 
     @property
     def service_name(self) -> str:
-        return self.service.name
+        return cast(str, self.service.name)
 
     @property
     def task_definition_arn(self) -> str:
-        return self.task_definition.arn
+        return cast(str, self.task_definition.arn)
+
+    @property
+    def target_group_arn_suffix(self) -> str:
+        """The target group's CloudWatch dimension value (`TargetGroup`)."""
+        return cast(str, self.target_group.arn_suffix)

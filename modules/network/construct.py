@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
@@ -179,14 +179,15 @@ class Network(Construct):
         )
 
     # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
 
     @property
     def vpc_id(self) -> str:
-        return self.vpc.id
+        return cast(str, self.vpc.id)
 
     @property
     def vpc_cidr(self) -> str:
-        return self.vpc.cidr_block
+        return cast(str, self.vpc.cidr_block)
 
     @property
     def public_subnet_ids(self) -> list[str]:

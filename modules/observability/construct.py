@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
@@ -56,7 +56,7 @@ class Observability(Construct):
             aws.sns_topic_subscription.SnsTopicSubscription(
                 self, "AlarmMail", topic_arn=self.topic.arn, protocol="email", endpoint=props.alarm_email
             )
-        alb = {"LoadBalancer": props.edge.load_balancer.arn_suffix}
+        alb = {"LoadBalancer": props.edge.load_balancer_arn_suffix}
         self._alarm(
             "Alb5xx",
             "AWS/ApplicationELB",
@@ -75,13 +75,14 @@ class Observability(Construct):
             "Sum",
             "the load balancer answers with server errors",
         )
-        for name, workload in (("Lms", props.lms), ("Web", props.web)):
+        workloads: tuple[tuple[str, Lms | Web | None], ...] = (("Lms", props.lms), ("Web", props.web))
+        for name, workload in workloads:
             if workload is not None:
                 self._alarm(
                     f"{name}Unhealthy",
                     "AWS/ApplicationELB",
                     "UnHealthyHostCount",
-                    {**alb, "TargetGroup": workload.target_group.arn_suffix},
+                    {**alb, "TargetGroup": workload.target_group_arn_suffix},
                     0,
                     "Maximum",
                     f"{name} targets fail health checks",
@@ -156,6 +157,20 @@ class Observability(Construct):
             dashboard_name=label.name("platform"),
             dashboard_body=json.dumps({"widgets": self._widgets(props, alb, db, cache)}),
         )
+
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
+    @property
+    def alarm_topic_arn(self) -> str:
+        """The encrypted SNS topic every alarm notifies."""
+        return cast(str, self.topic.arn)
+
+    @property
+    def trace_group_name(self) -> str:
+        return cast(str, self.trace_group.group_name)
+
+    # --- parts ---------------------------------------------------------------------------
 
     def _alarm(
         self,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import document, statement
 from modules.common.label import Label
-from modules.common.security import SecurityGroup, allow_in, owner_scope
+from modules.common.security import DataStore, owner_scope
 from modules.network import Network
 
 REDIS_PORT = 6379
@@ -29,13 +31,11 @@ class RedisProps:
     log_retention_days: int = 365
 
     def __post_init__(self) -> None:
-        if self.num_cache_clusters < 2:
-            raise ValueError("num_cache_clusters must be 2 or more: automatic failover needs a replica")
-        if int(self.engine_version.split(".")[0]) < 7:
-            raise ValueError("engine_version must be 7 or newer (IAM authentication)")
+        rules.cache_clusters(self.num_cache_clusters)
+        rules.redis_engine_version(self.engine_version)
 
 
-class Redis(Construct):
+class Redis(DataStore):
     """A replication group that only TLS clients authenticated through IAM can use.
 
     No password exists: clients sign in as the IAM-authenticated user `app_user_name`
@@ -45,9 +45,11 @@ class Redis(Construct):
     """
 
     port = REDIS_PORT
+    protocol = "Redis"
+    rule_prefix = "Redis"
 
     def __init__(self, scope: Construct, construct_id: str, props: RedisProps) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, label=props.label)
         label = props.label
         self._props = props
         self.group_id = label.name("redis-sessions", max_length=40)
@@ -158,18 +160,6 @@ class Redis(Construct):
             tags=label.name_tag("redis-sessions"),
         )
 
-    def allow_from(self, group: SecurityGroup, name: str) -> None:
-        """Open 6379 from `group` (its egress is its owner's to write)."""
-        allow_in(
-            self,
-            f"RedisFrom{name}",
-            label=self._props.label,
-            group=self.security_group,
-            source=group,
-            port=REDIS_PORT,
-            description=f"Redis from the {name} tier",
-        )
-
     def grant_connect(self, role: aws.iam_role.IamRole, name: str) -> None:
         """Let `role` sign in to the cache as the application user (IAM authentication)."""
         aws.iam_role_policy.IamRolePolicy(
@@ -182,10 +172,13 @@ class Redis(Construct):
             ),
         )
 
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
     @property
     def replication_group_id(self) -> str:
-        return self.replication_group.id
+        return cast(str, self.replication_group.id)
 
     @property
     def primary_endpoint(self) -> str:
-        return self.replication_group.primary_endpoint_address
+        return cast(str, self.replication_group.primary_endpoint_address)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
-from modules.common.iam import document, statement
+from modules.common.iam import deny_insecure_transport, document, statement
 from modules.common.label import Label
-from modules.common.security import SecurityGroup, allow_in, owner_scope
+from modules.common.security import DataStore, owner_scope
 from modules.network import Network
 
 NFS_PORT = 2049
@@ -30,15 +30,19 @@ class StorageProps:
     transition_to_ia: str = "AFTER_30_DAYS"
 
 
-class Storage(Construct):
+class Storage(DataStore):
     """An encrypted file system that only TLS clients can use, with daily backups.
 
     Creates a security group that admits nothing; `allow_from(group)` opens NFS to one
     group and `grant_read_write(role)` lets a task role mount through the access point.
     """
 
+    port = NFS_PORT
+    protocol = "NFS"
+    rule_prefix = "Nfs"
+
     def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, label=props.label)
         label = props.label
         self._props = props
         self.file_system = aws.efs_file_system.EfsFileSystem(
@@ -66,14 +70,7 @@ class Storage(Construct):
             "TlsOnly",
             file_system_id=self.file_system.id,
             policy=document(
-                {
-                    "Sid": "DenyWithoutTls",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "*"},
-                    "Action": "*",
-                    "Resource": self.file_system.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport("*", self.file_system.arn, principal={"AWS": "*"}, sid="DenyWithoutTls")
             ),
         )
         self.security_group = aws.security_group.SecurityGroup(
@@ -108,20 +105,6 @@ class Storage(Construct):
             tags=label.name_tag("efsap-content"),
         )
 
-    port = NFS_PORT
-
-    def allow_from(self, group: SecurityGroup, name: str) -> None:
-        """Open NFS (2049) to the mount targets from `group` (its egress is its owner's)."""
-        allow_in(
-            self,
-            f"NfsFrom{name}",
-            label=self._props.label,
-            group=self.security_group,
-            source=group,
-            port=NFS_PORT,
-            description=f"NFS from the {name} tier",
-        )
-
     def grant_read_write(self, role: aws.iam_role.IamRole, name: str) -> None:
         """Let `role` mount and write, only through the content access point."""
         aws.iam_role_policy.IamRolePolicy(
@@ -139,14 +122,17 @@ class Storage(Construct):
             ),
         )
 
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
     @property
     def file_system_id(self) -> str:
-        return self.file_system.id
+        return cast(str, self.file_system.id)
 
     @property
     def file_system_arn(self) -> str:
-        return self.file_system.arn
+        return cast(str, self.file_system.arn)
 
     @property
     def access_point_id(self) -> str:
-        return self.access_point.id
+        return cast(str, self.access_point.id)

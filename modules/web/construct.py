@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role
@@ -50,8 +52,7 @@ class WebProps:
     route_priority: int = 20
 
     def __post_init__(self) -> None:
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError("desired_capacity must lie between min_size and max_size")
+        rules.group_sizes(self.min_size, self.desired_capacity, self.max_size)
 
 
 class Web(Construct):
@@ -212,7 +213,7 @@ class Web(Construct):
                 )
             ],
         )
-        target_dims = {"TargetGroup": self.target_group.arn_suffix, "LoadBalancer": props.edge.load_balancer.arn_suffix}
+        target_dims = {"TargetGroup": self.target_group_arn_suffix, "LoadBalancer": props.edge.load_balancer_arn_suffix}
         alarms = {
             "Cpu": ("AWS/EC2", "CPUUtilization", asg, props.cpu_high_percent, "Average"),
             "Memory": ("CWAgent", "mem_used_percent", asg, props.memory_high_percent, "Average"),
@@ -238,6 +239,14 @@ class Web(Construct):
                 tags=label.name_tag(f"web-{name.lower()}-high"),
             )
 
+    # --- read-only attributes ----------------------------------------------------------
+    # The AWS bindings are not analysed by mypy (pyproject), so their attributes are cast.
+
     @property
     def autoscaling_group_name(self) -> str:
-        return self.group.name
+        return cast(str, self.group.name)
+
+    @property
+    def target_group_arn_suffix(self) -> str:
+        """The target group's CloudWatch dimension value (`TargetGroup`)."""
+        return cast(str, self.target_group.arn_suffix)

@@ -12,7 +12,7 @@ from tests.reporting.fake_github import FakeGitHub
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run folder of tests/reporting/sample_plans.py, planned against a fresh emulator."""
+    """The run folder of infra/pipeline/samples.py, planned against a fresh emulator."""
     from infra.pipeline import samples as sample_plans
 
     return sample_plans.build_on_emulator(tmp_path_factory.mktemp("plans"))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
 from infra.paths import REPO
 from infra.report.github import GitHub, GitHubError
+from tests.reporting.fake_github import FakeGitHub
 
 MARKER = "<!-- infra:plan:dev:pr-7 -->"  # what `infra comment --target dev --pr 7` writes
 
@@ -20,15 +22,17 @@ def infra(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
 
 
-def client(fake, **kwargs) -> GitHub:
+def client(fake: FakeGitHub, **kwargs: Any) -> GitHub:
     return GitHub(repository=fake.repository, token=fake.token, api_url=fake.url, **kwargs)
 
 
 def test_second_post_updates_the_first_comment(github):
     gh = client(github)
-    github.comments[7] = [{"id": i, "body": f"someone else {i}", "html_url": "-"} for i in range(1, 4)]
-    assert gh.upsert_comment(7, MARKER, "first plan")[0] == "created"
-    assert gh.upsert_comment(7, MARKER, "second plan")[0] == "updated"
+    for i in range(1, 4):
+        github.comment(7, f"someone else {i}", login="a-reviewer")
+    action, url = gh.upsert_comment(7, MARKER, "first plan")
+    assert action == "created" and url.endswith(f"/issues/7#issuecomment-{github.comments[7][-1]['id']}")
+    assert gh.upsert_comment(7, MARKER, "second plan") == ("updated", url)
     ours = [c for c in github.comments[7] if MARKER in c["body"]]
     assert len(ours) == 1 and ours[0]["body"].endswith("second plan")
     assert len(github.comments[7]) == 4  # the others untouched
@@ -46,9 +50,11 @@ def test_a_different_target_gets_its_own_comment(github):
 
 def test_requests_carry_the_token_and_api_version(github):
     client(github).upsert_comment(7, MARKER, "x")
-    first = github.requests[0]
-    assert first.headers["Authorization"] == "Bearer test-token"
-    assert first.headers["X-Github-Api-Version"] == "2022-11-28"
+    assert github.requests
+    for request in github.requests:
+        assert request.headers["authorization"] == "token test-token"
+        assert request.headers["x-github-api-version"] == "2026-03-10"
+        assert request.headers["user-agent"] == "infra-gitops"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +79,8 @@ def test_a_short_rate_limit_is_waited_out(github):
         x_ratelimit_reset=str(int(time.time()) + 3),
     )
     assert client(github, sleep=waits.append).upsert_comment(7, MARKER, "x")[0] == "created"
-    assert waits[0] == 2.0 and 1.0 <= waits[1] <= 5.0
+    assert waits[0] == 2.0 and 1.0 <= waits[1] <= 3.0  # Retry-After, then until X-RateLimit-Reset
+    assert len(github.comments[7]) == 1
 
 
 def test_a_long_rate_limit_fails_at_once(github):
@@ -83,14 +90,39 @@ def test_a_long_rate_limit_fails_at_once(github):
         x_ratelimit_remaining="0",
         x_ratelimit_reset=str(int(time.time()) + 3600),
     )
-    with pytest.raises(GitHubError, match="rate limited for"):
+    with pytest.raises(GitHubError, match=r"403 .*rate limited for 3\d\d\d s more: API rate limit exceeded"):
         client(github, sleep=lambda s: pytest.fail("must not sleep an hour")).upsert_comment(7, MARKER, "x")
+    assert len(github.requests) == 1 and 7 not in github.comments
+
+
+def test_a_server_error_is_retried_and_then_succeeds(github):
+    waits: list[float] = []
+    github.fail_next(502, {"message": "Server Error"})
+    github.fail_next(503, {"message": "Service Unavailable"})
+    assert client(github, sleep=waits.append).upsert_comment(7, MARKER, "x")[0] == "created"
+    assert len(waits) == 2 and waits[0] < waits[1]  # backing off
+    assert len(github.comments[7]) == 1
+
+
+def test_a_server_error_that_lasts_fails_with_what_github_said(github):
+    for _ in range(4):
+        github.fail_next(502, {"message": "Server Error"})
+    with pytest.raises(GitHubError, match="502 on GET .*/issues/7/comments.*Server Error") as caught:
+        client(github, sleep=lambda s: None).upsert_comment(7, MARKER, "x")
+    assert caught.value.status == 502 and len(github.requests) == 4  # one try and three retries
 
 
 def test_a_bad_token_is_reported(github):
     gh = GitHub(repository=github.repository, token="wrong", api_url=github.url)
     with pytest.raises(GitHubError, match="401.*Bad credentials.*missing or expired"):
         gh.upsert_comment(7, MARKER, "x")
+
+
+def test_missing_settings_are_named_in_one_line_not_a_traceback(github, monkeypatch, tmp_path):
+    monkeypatch.delenv("GITHUB_TOKEN")
+    proc = infra("comment", str(tmp_path), "--target", "dev", "--post", "--pr", "7")
+    assert proc.returncode == 1 and "GITHUB_TOKEN not set" in proc.stderr
+    assert "Traceback" not in proc.stderr and not github.requests
 
 
 def test_drift_issues_are_opened_updated_and_closed(github):
@@ -107,6 +139,8 @@ def test_drift_issues_are_opened_updated_and_closed(github):
     done = gh.sync_issues("drift", {}, checked={"dev-kms"})  # dev-web not checked this time: left open
     assert done == ["closed #1 Drift: dev-kms"]
     assert github.issues[1]["state"] == "closed" and github.issues[2]["state"] == "open"
+    assert github.comments[1][-1]["body"] == "No drift any more: closing."
+    assert [label["name"] for label in github.issues[2]["labels"]] == ["drift"]
 
 
 @pytest.mark.terraform

@@ -16,12 +16,13 @@ from infra.emulator.fixes import replace
 def _tags(backend: Any) -> dict[str, dict[str, str]]:
     if not hasattr(backend, "resource_tags"):
         backend.resource_tags = {}
-    return backend.resource_tags
+    tags: dict[str, dict[str, str]] = backend.resource_tags
+    return tags
 
 
 def _register(stock: Any) -> Any:
     def register_scalable_target(self: Any) -> str:
-        answer = stock(self)
+        answer: str = stock(self)
         arn = json.loads(answer)["ScalableTargetARN"]
         _tags(self.applicationautoscaling_backend).setdefault(arn, {}).update(self._get_param("Tags") or {})
         return answer

@@ -15,7 +15,8 @@ from infra.emulator.fixes import replace
 
 
 def _description(self: Any) -> str | None:
-    return self.ip_range.get("Description") or self.source_group.get("Description")
+    description: str | None = self.ip_range.get("Description") or self.source_group.get("Description")
+    return description
 
 
 def _create_template(stock: Any) -> Any:

@@ -33,7 +33,8 @@ def _error(code: str, message: str) -> Exception:
 def _store(backend: Any, name: str) -> dict[str, Any]:
     if not hasattr(backend, name):
         setattr(backend, name, {})
-    return getattr(backend, name)
+    store: dict[str, Any] = getattr(backend, name)
+    return store
 
 
 # --- replication groups ---------------------------------------------------------------------
@@ -146,7 +147,7 @@ def _list_tags(self: Any, arn: str) -> Any:
 
 
 def _parameter_group(self: Any, name: str) -> dict[str, Any]:
-    group = _store(self.elasticache_backend, "parameter_groups").get(name)
+    group: dict[str, Any] | None = _store(self.elasticache_backend, "parameter_groups").get(name)
     if group is None:
         raise _error("CacheParameterGroupNotFound", f"CacheParameterGroup {name} not found.")
     return group
@@ -215,7 +216,7 @@ def delete_cache_parameter_group(self: Any) -> ActionResult:
 
 
 def _user_group(self: Any, group_id: str) -> dict[str, Any]:
-    group = _store(self.elasticache_backend, "user_groups").get(group_id)
+    group: dict[str, Any] | None = _store(self.elasticache_backend, "user_groups").get(group_id)
     if group is None:
         raise _error("UserGroupNotFound", f"User group {group_id} not found.")
     return group

@@ -11,7 +11,7 @@ from infra.emulator.fixes import replace
 
 def _enable(stock: Any) -> Any:
     def enable_key_rotation(self: Any) -> str:
-        answer = stock(self)
+        answer: str = stock(self)
         key = self.kms_backend.keys[self.kms_backend.get_key_id(self._get_param("KeyId"))]
         key.rotation_period_in_days = self._get_param("RotationPeriodInDays") or 365
         return answer

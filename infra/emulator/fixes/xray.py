@@ -96,7 +96,8 @@ def create_group(self: Any) -> Any:
 
 def _group(self: Any) -> dict[str, Any] | None:
     name = self._get_param("GroupName") or (self._get_param("GroupARN") or "/").rsplit("/", 1)[1]
-    return _state(self).groups.get(name)
+    group: dict[str, Any] | None = _state(self).groups.get(name)
+    return group
 
 
 def get_group(self: Any) -> Any:
