@@ -6,10 +6,10 @@ Settings are (re)applied every time, so a bucket created by hand is brought into
 
 from __future__ import annotations
 
-import json
-
 import boto3
 from botocore.exceptions import ClientError
+
+from modules.common.iam import deny_insecure_transport, document
 
 
 def ensure_state_bucket(bucket: str, region: str) -> str:
@@ -44,21 +44,7 @@ def ensure_state_bucket(bucket: str, region: str) -> str:
     )
     s3.put_bucket_policy(
         Bucket=bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "TlsOnly",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
-        ),
+        Policy=document(deny_insecure_transport("s3:*", [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"])),
     )
     return f"{'created' if created else 'checked'} s3://{bucket} (versioned, KMS-encrypted, private, TLS-only)"
 

@@ -6,6 +6,6 @@ the CDKTF manifest (manifest.py). Importing this package is cheap: CDKTF loads o
 synth really runs.
 """
 
-from infra.synth.synthesize import SynthResult, synthesize
+from infra.synth.synthesis import SynthResult, synthesize
 
 __all__ = ["SynthResult", "synthesize"]
