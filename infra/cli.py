@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.table import Table
+from typer._click.exceptions import ClickException  # typer 0.29 ships its own click
 
 from infra.config import ConfigError, environment_names, load_environment, promotion
 from infra.console import err, out
@@ -127,7 +127,7 @@ def validate(envs: Envs = None, workers: Workers = None) -> None:
     from infra.synth import synthesize
 
     result = synthesize(_envs(envs))
-    outcomes = operations.validate(result.graph, result.stacks_of(), workers=workers, listener=_report)
+    outcomes = operations.validate(result.graph, result.stacks_of(_envs(envs)), workers=workers, listener=_report)
     out.print(f"{len(outcomes)} stacks valid")
 
 
@@ -287,9 +287,8 @@ def comment(
         out_file=out_file,
         post=post,
         pr=pr,
+        show=lambda text: out.print(text, markup=False, highlight=False),
     )
-    if not out_file:
-        out.print(published.report.text, markup=False, highlight=False)
     _said(published.said)
     if published.report.blocked_by:
         raise Failed("check fails: " + "; ".join(published.report.blocked_by))
@@ -309,9 +308,15 @@ def drift(
     from infra.pipeline.drift import check_drift
 
     checked = check_drift(
-        env, emulator=emulator, stacks=stack, workers=workers, out_file=out_file, issues=issues, listener=_report
+        env,
+        emulator=emulator,
+        stacks=stack,
+        workers=workers,
+        out_file=out_file,
+        issues=issues,
+        listener=_report,
+        show=lambda text: out.print(text, markup=False, highlight=False),
     )
-    out.print(checked.report.text, markup=False, highlight=False)
     _said(checked.said)
     if checked.report.drifted and fail_on_drift:
         raise DriftFound(f"{len(checked.report.drifted)} stacks of {env} drifted (report: {checked.path})")
@@ -403,12 +408,12 @@ def main() -> None:
     """Run the CLI; an expected failure becomes its exit code and one message, never a traceback."""
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:  # usage errors: click's own message and exit code (2)
+    except ClickException as exc:  # usage errors: click's own message and exit code (2)
         exc.show()
         code = exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted", markup=False)
         code = 130
     except Exception as exc:

@@ -36,7 +36,20 @@ def _aws_error(exc: BaseException) -> str | None:
     """botocore's errors (AccessDenied, no credentials, endpoint unreachable), when botocore
     is loaded at all (it is whenever one of its errors can have been raised)."""
     botocore = sys.modules.get("botocore.exceptions")
-    if botocore is None or not isinstance(exc, botocore.ClientError | botocore.BotoCoreError):
+    if botocore is None:
+        return None
+    expected = (
+        botocore.ClientError,  # AccessDenied and every other refusal
+        botocore.NoCredentialsError,
+        botocore.PartialCredentialsError,
+        botocore.CredentialRetrievalError,
+        botocore.TokenRetrievalError,
+        botocore.NoRegionError,
+        botocore.ProfileNotFound,
+        botocore.HTTPClientError,  # endpoint unreachable, timeouts
+        botocore.ConnectionError,
+    )
+    if not isinstance(exc, expected):  # ParamValidationError and the like are bugs
         return None
     if isinstance(exc, botocore.ClientError):
         error = exc.response.get("Error", {})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from infra.config import ConfigError, environment_names, load_environment
 from infra.paths import REPO, WORK
-from infra.pipeline.phases import Loop
+from infra.pipeline.phases import Loop, PhaseFailed
 
 # The roles the platform team creates in each account (README: "AWS and GitHub set-up").
 ROLE_NAMES = {
@@ -108,9 +108,13 @@ def plan_workflow(
         return f"{deployed}{why}; {verdict}; comment {path}"
 
     with cleanup:  # stops the emulators the environments' plans started
-        loop.phase("synth", do_synth)
-        loop.phase("scan (head and base)", do_scan)
-        loop.phase("validate", do_validate)
-        for env in envs:
-            loop.phase(f"plan {env} + comment", functools.partial(plan_env, env))
+        try:
+            loop.phase("synth", do_synth)
+            loop.phase("scan (head and base)", do_scan)
+            loop.phase("validate", do_validate)
+            for env in envs:
+                loop.phase(f"plan {env} + comment", functools.partial(plan_env, env))
+        except PhaseFailed:
+            loop.report()  # which phase failed, and what ran before it
+            raise
     return loop, comments

@@ -4,7 +4,7 @@ drifted stack."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,9 @@ def check_drift(
     out_file: Path | None = None,
     issues: bool = False,
     listener: Listener | None = None,
+    show: Callable[[str], None] = lambda text: None,
 ) -> DriftCheck:
+    """The report is shown (`show`) before GitHub issues are synced, so a failed sync loses nothing."""
     err.print(f"target: {target(env, emulator)}", markup=False)
     result = synthesize([env])
     names = select(result.graph, env, stacks)
@@ -43,6 +45,7 @@ def check_drift(
     path = out_file or run_dir / "drift.md"
     path.write_text(report.text)
     write_summary(report.plans, report.ctx)
+    show(report.text)
     said: list[str] = []
     if issues:
         from infra.report.github import GitHub

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
-from infra.report.plan import StackPlan, load_run
+from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
 
@@ -111,9 +111,13 @@ def publish(
     out_file: Path | None = None,
     post: bool = False,
     pr: int | None = None,
+    show: Callable[[str], None] = lambda text: None,
 ) -> Published:
     """`infra comment`: render the runs, write the job summary, and with `post` create or
-    update the pull request's comment (the PR of `sha` unless `pr` is given)."""
+    update the pull request's comment (the PR of `sha` unless `pr` is given). What is
+    written is shown (`show`) before anything is posted, so a failed post loses nothing.
+
+    An apply that stopped before any stack ran has no run folder: its report says so."""
     said: list[str] = []
     github = None
     if post:
@@ -133,10 +137,22 @@ def publish(
         marker=marker(kind, target or "all", pr),
         extra=extra,
     )
-    report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings)
+    if kind == "apply":
+        plans = [*load_runs(d for d in run_dirs if (d / OUTCOMES_FILE).is_file())]
+        plans += [
+            StackPlan(d.name, target or d.name, "-", status="failed", detail="the apply stopped before any stack ran")
+            for d in run_dirs
+            if not (d / OUTCOMES_FILE).is_file()
+        ]
+        plans = with_new_findings(plans, findings, base_findings)
+        report = Report(plans, ctx, render(plans, ctx))
+    else:
+        report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings)
     if out_file:
         out_file.write_text(report.text)
         said.append(f"comment: {out_file} ({len(report.text)} characters)")
+    else:
+        show(report.text)
     summary = write_summary(report.plans, ctx)
     if summary:
         said.append(f"job summary: {summary}")

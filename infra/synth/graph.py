@@ -66,11 +66,8 @@ class StackGraph:
         sorter = graphlib.TopologicalSorter({n: [d for d in self.nodes[n].depends_on if d in todo] for n in todo})
         try:
             sorter.prepare()
-        except graphlib.CycleError as exc:
-            cycle = list(reversed(exc.args[1]))  # graphlib lists it consumer first
-            start = cycle.index(min(cycle[:-1]))
-            cycle = cycle[start:-1] + cycle[:start] + [cycle[start]]
-            raise CycleError(f"dependency cycle between stacks: {' -> '.join(cycle)}") from None
+        except graphlib.CycleError:
+            raise CycleError(f"dependency cycle between stacks: {self._cycle(todo)}") from None
         levels: list[list[str]] = []
         while sorter.is_active():
             ready = sorted(sorter.get_ready())
@@ -80,6 +77,17 @@ class StackGraph:
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
         return [n for level in self.levels(names) for n in level]
+
+    def _cycle(self, among: set[str]) -> str:
+        """One cycle, the same every time: peel off what can be ordered, then walk from the
+        smallest name left along its smallest dependency until a name repeats."""
+        stuck = set(among)
+        while ready := {n for n in stuck if not stuck.intersection(self.nodes[n].depends_on)}:
+            stuck -= ready
+        path = [min(stuck)]
+        while (step := min(d for d in self.nodes[path[-1]].depends_on if d in stuck)) not in path:
+            path.append(step)
+        return " -> ".join([*path[path.index(step) :], step])
 
     def downstream(self, names: Iterable[str]) -> set[str]:
         """These stacks and every stack that depends on them, directly or not."""

@@ -3,9 +3,10 @@
 The expensive part is loading the AWS bindings (~12 s), so synthesis happens once per
 change: the output is kept with a fingerprint of what synthesis read, and a later command
 that needs the same environments reuses it. What it read is recorded, not listed by hand:
-the layer tree and the modules tree in full (modules read data files too), every engine
-source file loaded while synthesizing, the lock file that pins CDKTF and the bindings, and
-the variables that override the layers.
+the layer tree and the modules tree (modules read data files too; their READMEs are not
+read), the engine files of the rooms synthesis may import (synth, config and the shared
+basics: tests/layout holds that rule) that the process has loaded, the lock file that
+pins CDKTF and the bindings, and the variables that override the layers.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from infra.synth.manifest import read_manifest
 FINGERPRINT_FILE = "fingerprint.json"
 PINS = REPO / "requirements.lock"
 ENGINE = REPO / "infra"
+SYNTH_ROOMS = ("synth", "config")  # and the shared basics beside them
+NOT_READ = ("cli.py",)  # top-level files that are not a basic
 
 
 @dataclass(frozen=True)
@@ -51,27 +54,43 @@ class SynthResult:
 
 
 def engine_sources() -> list[Path]:
-    """The engine's Python files this process has loaded (what a synth here has read)."""
+    """The engine files of the synthesis rooms this process has loaded (what a synth here read)."""
     found = set()
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(ENGINE):
-            found.add(Path(file).resolve())
+        path = Path(file).resolve() if file else None
+        if path is None or not path.is_relative_to(ENGINE):
+            continue
+        parts = path.relative_to(ENGINE).parts
+        if parts[0] in SYNTH_ROOMS or (len(parts) == 1 and parts[0] not in NOT_READ):
+            found.add(path)
     return sorted(found)
 
 
-def fingerprint(sources: Iterable[Path]) -> str:
-    """A hash of the layers, the modules, these engine files, the pins and the override variables."""
+def _digest(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
-    trees = [p for root in (ENVIRONMENTS, MODULES) for p in sorted(root.rglob("*")) if p.is_file()]
-    for path in [*trees, *sorted(sources), PINS]:
-        if "__pycache__" in path.parts:
-            continue
+    for path in paths:
         digest.update(str(path).encode())
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
-    for variable in (SUFFIX_VARIABLE, PROTECTION_VARIABLE):
-        digest.update(f"{variable}={os.environ.get(variable, '')}".encode())
     return digest.hexdigest()
+
+
+def inputs_digest() -> str:
+    """The layers, the modules (but their prose) and the pins."""
+    trees = [
+        p
+        for root in (ENVIRONMENTS, MODULES)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".md"
+    ]
+    return _digest([*trees, PINS])
+
+
+def fingerprint(sources: Iterable[Path], inputs: str | None = None) -> str:
+    """A hash of the inputs, these engine files and the override variables."""
+    variables = "".join(f"{v}={os.environ.get(v, '')};" for v in (SUFFIX_VARIABLE, PROTECTION_VARIABLE))
+    parts = [inputs or inputs_digest(), _digest(sorted(sources)), variables]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _reusable(stamp: Path, envs: Sequence[str]) -> tuple[str, ...] | None:
@@ -89,6 +108,7 @@ def _reusable(stamp: Path, envs: Sequence[str]) -> tuple[str, ...] | None:
 
 def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: bool = False) -> SynthResult:
     envs = tuple(dict.fromkeys(environments))
+    inputs = inputs_digest()  # before anything is read: what the output is built from
     loaded = [load_environment(name) for name in envs]  # every config error before any work
     stamp = outdir / FINGERPRINT_FILE
     previous = None if force else _reusable(stamp, envs)
@@ -107,8 +127,9 @@ def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: 
     staging.parent.mkdir(parents=True, exist_ok=True)
     build_app(loaded, staging).synth()
     sources = engine_sources()
+    changed = inputs_digest() != inputs  # a layer or module edited while synthesizing
     record = {
-        "fingerprint": fingerprint(sources),
+        "fingerprint": "changed while synthesizing" if changed else fingerprint(sources, inputs),
         "environments": envs,
         "sources": [str(s.relative_to(REPO)) for s in sources],
     }

@@ -131,3 +131,12 @@ def test_a_bug_still_shows_its_traceback():
     prelude = "import infra.config.explain as e\ne.explain = lambda loaded: 1 / 0"
     proc = run_cli("config", "dev", "--explain", prelude=prelude)
     assert proc.returncode == 1 and "ZeroDivisionError" in proc.stderr and "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(("bogus",), "No such command"), (("config",), "Missing argument"), (("config", "dev", "--nope"), "--nope")],
+)
+def test_a_usage_error_is_bad_input(args, said):
+    proc = run_cli(*args)
+    assert_clean_failure(proc, EXIT_BAD_INPUT, said)

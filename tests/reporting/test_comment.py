@@ -1,4 +1,4 @@
-"""The plan comment, rendered from real plans made on the emulator (see sample_plans.py)."""
+"""The plan comment, rendered from real plans made on the emulator (see infra/pipeline/samples.py)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,12 @@ import shutil
 import pytest
 
 from infra.paths import REPO
-from infra.synth.synthesis import FINGERPRINT_FILE, fingerprint
+from infra.synth.synthesis import FINGERPRINT_FILE, engine_sources, fingerprint
 
 
 def test_a_synth_records_the_engine_files_it_read(synthesized):
+    import infra.report.comment  # noqa: F401 - loaded in this process, but no synthesis room
+
     result, _ = synthesized
     recorded = set(json.loads((result.outdir / FINGERPRINT_FILE).read_text())["sources"])
     for builder in (
@@ -21,7 +23,9 @@ def test_a_synth_records_the_engine_files_it_read(synthesized):
         "infra/config/models.py",
     ):
         assert builder in recorded
-    assert "infra/report/comment.py" not in recorded  # not read by a synth: editing it keeps the cache
+    now = {str(p.relative_to(REPO)) for p in engine_sources()}
+    assert "infra/synth/synthesis.py" in now and "infra/paths.py" in now
+    assert not {"infra/report/comment.py", "infra/cli.py"} & now  # editing them keeps the cache
 
 
 @pytest.fixture
@@ -46,6 +50,13 @@ def test_adding_a_module_file_misses_the_cache(trees):
     added.write_text("{}")
     assert fingerprint([engine]) != before
     added.unlink()
+    assert fingerprint([engine]) == before
+
+
+def test_a_module_readme_keeps_the_cache(trees):
+    _, modules, engine = trees
+    before = fingerprint([engine])
+    (modules / "redis" / "README.md").write_text("reworded\n")
     assert fingerprint([engine]) == before
 
 

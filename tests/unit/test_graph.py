@@ -128,3 +128,26 @@ def test_reverse_destroys_consumers_first(graph):
     finished: list[str] = []
     run_graph(graph, graph.nodes, lambda n: finished.append(n.name) or "", workers=2, reverse=True)
     assert finished.index("dev-lms") < finished.index("dev-redis") < finished.index("dev-network")
+
+
+def test_the_cycle_named_is_the_same_every_time(tmp_path):
+    """A stack outside the cycle that depends on it is not part of the message, and the
+    cycle reported does not depend on hashing order."""
+    import subprocess
+    import sys
+
+    fake_synth(
+        tmp_path, {"dev-a": ["dev-c"], "dev-c": ["dev-b"], "dev-b": ["dev-c"], "dev-x": ["dev-y"], "dev-y": ["dev-x"]}
+    )
+    code = (
+        "import sys; from pathlib import Path; from infra.synth.graph import StackGraph, CycleError\n"
+        f"try: StackGraph.from_synth(Path({str(tmp_path)!r}))\n"
+        "except CycleError as e: print(e)"
+    )
+    said = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={"PYTHONHASHSEED": seed}, capture_output=True, text=True
+        ).stdout.strip()
+        for seed in ("1", "2", "3", "4")
+    }
+    assert said == {"dependency cycle between stacks: dev-c -> dev-b -> dev-c"}
