@@ -64,12 +64,8 @@ def storage_ceiling(allocated_storage_gb: int, max_allocated_storage_gb: int) ->
 
 
 def cache_clusters(count: int) -> None:
-    # Opens with pydantic's own words for a lower bound: environment errors read as before.
     if count < 2:
-        raise ValueError(
-            "Input should be greater than or equal to 2: automatic failover needs a replica; "
-            "num_cache_clusters must be 2 or more"
-        )
+        raise ValueError(f"{count}: automatic failover needs a replica; num_cache_clusters must be 2 or more")
 
 
 def redis_engine_version(version: str) -> None:
@@ -129,6 +125,6 @@ def task_counts(min_count: int, desired_count: int, max_count: int) -> None:
 def group_sizes(min_size: int, desired_capacity: int, max_size: int) -> None:
     if not min_size <= desired_capacity <= max_size:
         raise ValueError(
-            f"desired_capacity must lie between min_size and max_size: {desired_capacity} is not in "
-            f"{min_size}..{max_size}; change desired_capacity or the bounds"
+            f"desired_capacity: {desired_capacity} must lie between min_size={min_size} and max_size={max_size}; "
+            "change desired_capacity or the bounds"
         )

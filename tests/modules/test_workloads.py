@@ -221,7 +221,7 @@ def test_web_scales_on_cpu_memory_and_latency_alarms_plus_target_tracking(doc):
 
 
 def test_fails_when_desired_capacity_is_outside_min_and_max():
-    with pytest.raises(ValueError, match="desired_capacity must lie between"):
+    with pytest.raises(ValueError, match="desired_capacity: 5 must lie between"):
         WebProps(
             label=label(),
             deployment=DEPLOYMENT,

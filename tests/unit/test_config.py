@@ -208,7 +208,7 @@ def test_fails_when_desired_tasks_lie_outside_min_and_max(layers, write):
 
 def test_fails_when_redis_has_nothing_to_fail_over_to(layers, write):
     write(f"{DEV}/redis.toml", "num_cache_clusters = 1\n")
-    assert "components.redis.num_cache_clusters: Input should be greater than or equal to 2" in error_of("dev", layers)
+    assert "components.redis.num_cache_clusters: 1: automatic failover needs a replica" in error_of("dev", layers)
 
 
 def test_fails_when_a_requested_certificate_has_no_zone(layers, write):
