@@ -175,10 +175,20 @@ def up(
 # --- deploying ------------------------------------------------------------------------------
 
 
-def _deploy(verb: str, env: str, emulator: bool, stack: list[str] | None, workers: int | None, **kw: object) -> None:
+def _deploy(
+    verb: str,
+    env: str,
+    emulator: bool,
+    stack: list[str] | None,
+    workers: int | None,
+    run_dir: Path | None = None,
+    since: str | None = None,
+) -> None:
     from infra.pipeline.deploy import deploy
 
-    run_dir = deploy(verb, env, emulator=emulator, stacks=stack, workers=workers, listener=_report, **kw)  # type: ignore[arg-type]
+    run_dir = deploy(
+        verb, env, emulator=emulator, stacks=stack, workers=workers, run_dir=run_dir, since=since, listener=_report
+    )
     if run_dir:
         out.print(f"plans and logs: {run_dir}", markup=False)
 

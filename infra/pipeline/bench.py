@@ -82,12 +82,9 @@ def _render_rows() -> list[tuple[str, float, str]]:
     import tempfile
     from pathlib import Path
 
-    from infra.paths import REPO
     from infra.pipeline import samples
     from infra.report.comment import COMMENT_LIMIT, SUMMARY_LIMIT
     from infra.report.plan import load_run
-
-    sys.path.insert(0, str(REPO))
 
     rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:

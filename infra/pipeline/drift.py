@@ -5,7 +5,7 @@ drifted stack."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from infra.console import err
@@ -51,7 +51,8 @@ def check_drift(
         from infra.report.github import GitHub
 
         wanted = {
-            p.stack: (f"Drift: {p.stack}", render([p], Context(kind="drift", target=p.stack))) for p in report.drifted
+            p.stack: (f"Drift: {p.stack}", render([p], replace(report.ctx, target=p.stack, report_url="")))
+            for p in report.drifted
         }
         said = GitHub.from_env().sync_issues("drift", wanted, checked={p.stack for p in report.plans})
     return DriftCheck(report, path, said)

@@ -1,10 +1,5 @@
-"""`infra up`: the main job, as a list of timed phases with one report at the end.
-
-On the embedded emulator, for each environment: start the emulator for its account, seed
-what must pre-exist, bootstrap the state bucket, synthesize, scan, plan (and write the
-plan summary a pull request would get), apply, run the probes, plan again and require no
-changes, destroy, stop the emulator.
-"""
+"""A sequence of timed phases with one report at the end: how `infra up` and `infra ci plan`
+run their steps. A failed phase stops the sequence and names itself in the report."""
 
 from __future__ import annotations
 

@@ -101,6 +101,7 @@ class Sample:
             account="111111111111",
             region=REGION,
             directory=config,
+            json_path=config / "cdk.tf.json",
             depends_on=(),
         )
         return Workspace(node, env=terraform_env(), root=self.root / "work")

@@ -27,13 +27,11 @@ from infra.policy.suppressions import global_checks, load, match
 from infra.synth.graph import StackGraph
 
 SCAN_DIR = WORK / "scan"
+CHECKOV = Path(sys.executable).parent / "checkov"
 
 
 class ScanError(Failed):
     """checkov could not run, or read nothing."""
-
-
-CHECKOV = Path(sys.executable).parent / "checkov"
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,8 @@ def _address(resource: str, doc: dict[str, Any]) -> str:
 
 
 def scan(graph: StackGraph, names: Iterable[str], *, out: Path = SCAN_DIR) -> ScanResult:
+    if not CHECKOV.is_file():
+        raise ScanError(f"checkov is not installed ({CHECKOV} is missing): run scripts/setup")
     suppressions = load()
     chosen = sorted(names)
     docs = {name: json.loads(graph.nodes[name].json_path.read_text()) for name in chosen}
@@ -106,8 +106,6 @@ def scan(graph: StackGraph, names: Iterable[str], *, out: Path = SCAN_DIR) -> Sc
             str(out),
             *(["--skip-check", ",".join(skip)] if skip else []),
         ]
-        if not CHECKOV.is_file():
-            raise ScanError(f"checkov is not installed ({CHECKOV} is missing): run scripts/setup")
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1) or not report_file.is_file():
         raise ScanError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")

@@ -13,6 +13,7 @@ from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
 from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
+STOPPED = "the apply stopped before any stack ran"
 
 
 def marker(workflow: str, target: str, number: int | None) -> str:
@@ -45,9 +46,14 @@ def with_new_findings(plans: list[StackPlan], head: Path | None, base: Path | No
     return result
 
 
-def load_runs(run_dirs: Iterable[Path]) -> list[StackPlan]:
+def load_runs(run_dirs: Iterable[Path], *, stopped_ok: bool = False) -> list[StackPlan]:
+    """Every stack of these runs. With `stopped_ok`, a folder without outcomes (an apply that
+    stopped before any stack ran) is one failed row named for it, not an error."""
     plans: dict[str, StackPlan] = {}
     for run_dir in run_dirs:
+        if stopped_ok and not (run_dir / OUTCOMES_FILE).is_file():
+            plans[run_dir.name] = StackPlan(run_dir.name, run_dir.name, "-", status="failed", detail=STOPPED)
+            continue
         for plan in load_run(run_dir):
             plans[plan.stack] = plan
     return sorted(plans.values(), key=lambda p: p.stack)
@@ -85,10 +91,15 @@ class Report:
 
 
 def report_for(
-    run_dirs: Iterable[Path], ctx: Context, *, findings: Path | None = None, base_findings: Path | None = None
+    run_dirs: Iterable[Path],
+    ctx: Context,
+    *,
+    findings: Path | None = None,
+    base_findings: Path | None = None,
+    stopped_ok: bool = False,
 ) -> Report:
     """Load the runs' plans (with checkov failures new versus the base) and render them."""
-    plans = with_new_findings(load_runs(run_dirs), findings, base_findings)
+    plans = with_new_findings(load_runs(run_dirs, stopped_ok=stopped_ok), findings, base_findings)
     return Report(plans, ctx, render(plans, ctx))
 
 
@@ -137,17 +148,7 @@ def publish(
         marker=marker(kind, target or "all", pr),
         extra=extra,
     )
-    if kind == "apply":
-        plans = [*load_runs(d for d in run_dirs if (d / OUTCOMES_FILE).is_file())]
-        plans += [
-            StackPlan(d.name, target or d.name, "-", status="failed", detail="the apply stopped before any stack ran")
-            for d in run_dirs
-            if not (d / OUTCOMES_FILE).is_file()
-        ]
-        plans = with_new_findings(plans, findings, base_findings)
-        report = Report(plans, ctx, render(plans, ctx))
-    else:
-        report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings)
+    report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings, stopped_ok=kind == "apply")
     if out_file:
         out_file.write_text(report.text)
         said.append(f"comment: {out_file} ({len(report.text)} characters)")

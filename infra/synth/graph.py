@@ -30,11 +30,8 @@ class StackNode:
     account: str
     region: str
     directory: Path  # the synthesized stack's folder
+    json_path: Path  # its Terraform JSON
     depends_on: tuple[str, ...]
-
-    @property
-    def json_path(self) -> Path:
-        return self.directory / "cdk.tf.json"
 
 
 @dataclass(frozen=True)
@@ -54,6 +51,7 @@ class StackGraph:
                 account=facts["account"],
                 region=facts["region"],
                 directory=stack.directory,
+                json_path=stack.json_path,
                 depends_on=stack.dependencies,
             )
         graph = cls(nodes)

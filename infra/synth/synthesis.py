@@ -93,13 +93,13 @@ def fingerprint(sources: Iterable[Path], inputs: str | None = None) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _reusable(stamp: Path, envs: Sequence[str]) -> tuple[str, ...] | None:
+def _reusable(stamp: Path, envs: Sequence[str], inputs: str) -> tuple[str, ...] | None:
     """The environments of the previous synth when its fingerprint still holds."""
     if not stamp.is_file():
         return None
     previous = json.loads(stamp.read_text())
     sources = [REPO / s for s in previous.get("sources", [])]
-    if not sources or previous.get("fingerprint") != fingerprint(sources):
+    if not sources or previous.get("fingerprint") != fingerprint(sources, inputs):
         return None
     if not set(envs) <= set(previous["environments"]):
         return None
@@ -111,7 +111,7 @@ def synthesize(environments: Sequence[str], *, outdir: Path = SYNTH_OUT, force: 
     inputs = inputs_digest()  # before anything is read: what the output is built from
     loaded = [load_environment(name) for name in envs]  # every config error before any work
     stamp = outdir / FINGERPRINT_FILE
-    previous = None if force else _reusable(stamp, envs)
+    previous = None if force else _reusable(stamp, envs, inputs)
     if previous is not None:
         return SynthResult(outdir, previous, tuple(read_manifest(outdir)), 0.0, 0.0, reused=True)
 

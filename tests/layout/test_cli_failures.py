@@ -140,3 +140,11 @@ def test_a_bug_still_shows_its_traceback():
 def test_a_usage_error_is_bad_input(args, said):
     proc = run_cli(*args)
     assert_clean_failure(proc, EXIT_BAD_INPUT, said)
+
+
+def test_an_apply_that_stopped_before_any_stack_still_gets_its_report(tmp_path):
+    """The merged PR is told the apply failed, rather than getting no comment (or "no changes")."""
+    out = tmp_path / "comment.md"
+    proc = run_cli("comment", str(tmp_path / "dev"), "--kind", "apply", "--target", "dev", "--out", str(out))
+    assert_clean_failure(proc, EXIT_FAILED, "failed to plan")
+    assert "the apply stopped before any stack ran" in out.read_text()
