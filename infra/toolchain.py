@@ -22,7 +22,9 @@ from infra.versions import AWS_PROVIDER_VERSION
 
 MIRROR_VARIABLE = "INFRA_PROVIDER_MIRROR"
 CLI_CONFIG = WORK / "terraformrc"
-PLUGIN_CACHE = WORK / "plugin-cache"
+# Shared by working areas (tests give each parallel worker its own .infra): one copy of the
+# 675 MB provider, not one per area.
+PLUGIN_CACHE = Path(os.environ.get("INFRA_PLUGIN_CACHE", WORK / "plugin-cache"))
 NODE_BIN = REPO / "node_modules" / ".bin"
 _SKIP = {"proc", "sys", "dev", "run", "tmp", "boot", "lost+found", "snap", "node_modules", ".git"}
 

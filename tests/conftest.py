@@ -1,10 +1,30 @@
-"""Shared fixtures: a writable copy of the layer tree, and one synth of every environment."""
+"""Shared fixtures: a writable copy of the layer tree, and one synth of every environment.
+
+`scripts/test` runs the suite on parallel workers (pytest-xdist, `--dist loadgroup`): the
+environments' e2e loops spend most of their time in the provider's waiters, so they run
+side by side with each other and with the fast tests. Each worker gets its own working area
+(its own emulator, synth, workspaces), all sharing one plugin cache; the tests of one file
+stay on one worker (their fixtures are built once), and so do the reporting tests (one
+session-wide set of sample plans).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+_AREA = Path(os.environ.get("INFRA_WORK_DIR", Path(__file__).resolve().parent.parent / ".infra"))
+if _WORKER:  # before anything imports infra.paths, which reads these once
+    _OWN = _AREA / "workers" / _WORKER
+    os.environ["INFRA_WORK_DIR"] = str(_OWN)
+    os.environ.setdefault("INFRA_PLUGIN_CACHE", str(_AREA / "plugin-cache"))
+    # the synth the controller made (pytest_configure below): reused, as its fingerprint says
+    shutil.rmtree(_OWN / "synth", ignore_errors=True)
+    if (_AREA / "synth" / "fingerprint.json").is_file():
+        shutil.copytree(_AREA / "synth", _OWN / "synth", symlinks=True)
+from collections.abc import Callable
 
 import pytest
 
@@ -40,3 +60,32 @@ def synthesized():
 
     result = synthesize(["dev", "staging", "prod"])
     return result, StackGraph.from_synth(result.outdir)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With workers: synthesize every environment once, here, before they start."""
+    if _WORKER or not getattr(config.option, "numprocesses", None):
+        return
+    from infra.config import environment_names
+    from infra.synth import synthesize
+
+    synthesize(environment_names())
+
+
+def _group(item: pytest.Item) -> str:
+    path = item.path.relative_to(Path(__file__).resolve().parent.parent).as_posix()
+    if item.get_closest_marker("e2e"):
+        env = getattr(getattr(item, "callspec", None), "params", {}).get("env", "dev")
+        return f"e2e-{env}"
+    if path.startswith("tests/reporting/"):
+        return "reporting"
+    return path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`: each environment's e2e loop on a worker of its own, and
+    otherwise one file per worker (see the module docstring)."""
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))

@@ -94,7 +94,8 @@ def plan_workflow(
             operations.apply(base_graph, existing, run_dir=out / f"{env}-base")
             deployed = f"base applied ({len(existing)} stacks); "
         if names:
-            operations.plan(graph, names, run_dir=run_dir)
+            downstream = [a.stack for a in chosen if not a.direct]
+            operations.plan(graph, names, run_dir=run_dir, only_if_inputs_change=downstream)
         else:
             operations.write_outcomes(graph, [], run_dir)
         ctx = Context(target=env, marker=marker("plan", env, None))

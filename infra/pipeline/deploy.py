@@ -45,6 +45,7 @@ def select(graph: StackGraph, env: str, stacks: Sequence[str] | None) -> list[st
 @dataclass(frozen=True)
 class Affected:
     stacks: list[str]
+    downstream: list[str]  # of those, planned only if an upstream plan changes an output they read
     said: list[str]  # why each was chosen, and stacks removed from the code
 
 
@@ -59,7 +60,7 @@ def affected_since(env: str, ref: str) -> Affected:
         f"removed: {name} is gone from the code; its resources stay until destroyed"
         for name in affected.removed(base_out, head.graph, [env])
     ]
-    return Affected([item.stack for item in chosen], said)
+    return Affected([item.stack for item in chosen], [item.stack for item in chosen if not item.direct], said)
 
 
 def deploy(
@@ -78,6 +79,7 @@ def deploy(
     if verb not in VERBS:
         raise ConfigError.single("verb", "", f"one of {', '.join(VERBS)}, not {verb!r}")
     cfg = load_environment(env).config
+    downstream: list[str] = []
     if since:
         found = affected_since(env, since)
         for line in found.said:
@@ -87,7 +89,7 @@ def deploy(
             if run_dir:  # an empty run: its report says "no changes"
                 operations.write_outcomes(StackGraph({}), [], run_dir)
             return run_dir
-        stacks = found.stacks
+        stacks, downstream = found.stacks, found.downstream
     err.print(f"target: {target(env, emulator)}", markup=False)
     result = synthesize([env])
     names = select(result.graph, env, stacks)
@@ -97,7 +99,7 @@ def deploy(
     err.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region), markup=False)
     run_dir = run_dir or operations.new_run_dir(verb)
     run = operations.plan if verb == "plan" else operations.apply
-    run(result.graph, names, run_dir=run_dir, workers=workers, listener=listener)
+    run(result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream)
     return run_dir
 
 

@@ -4,16 +4,22 @@ File globs miss a change to a shared module and over-trigger on a README; compar
 Terraform would actually receive does neither. The base side is synthesized from its own
 tree (infra/synth/tree.py), with its own engine, so a change to the engine counts too.
 Volatile fields (CDKTF's `//` metadata: paths, versions, construct ids) are removed first.
+
+A stack affected only because it is downstream of a changed one is planned only when an
+upstream plan changes an output it reads (`changed_inputs`): most changes (a Redis node
+type, an alarm threshold) change no output, and then nothing downstream can change either.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.synth.graph import StackGraph
+from infra.synth.graph import StackGraph, StackNode
 from infra.synth.manifest import normalized, read_manifest
 
 
@@ -21,6 +27,7 @@ from infra.synth.manifest import normalized, read_manifest
 class Affected:
     stack: str
     reason: str  # why it is planned: "changed", "new", "downstream of dev-network"
+    direct: bool = True  # False: only downstream of a change (see changed_inputs)
 
 
 def stack_documents(outdir: Path) -> dict[str, Any]:
@@ -40,7 +47,7 @@ def compare(base_out: Path, head: StackGraph, head_out: Path, environments: Iter
     for name in head.order(head.downstream(direct) & set(chosen)):
         if name not in found:
             cause = next(d for d in head.order(head.upstream([name])) if d in direct and d != name)
-            found[name] = Affected(name, f"downstream of {cause}")
+            found[name] = Affected(name, f"downstream of {cause}", direct=False)
     return [found[n] for n in head.order(found)]
 
 
@@ -49,3 +56,40 @@ def removed(base_out: Path, head: StackGraph, environments: Iterable[str]) -> li
     their resources still exist, and a plan of the head cannot see them."""
     base = StackGraph.from_synth(base_out)
     return sorted(n for n in set(base.for_environments(list(environments))) - set(head.nodes))
+
+
+NOT_PLANNED = "not planned: no output it reads changes"
+_REFERENCE = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
+
+
+def _backend_key(node: StackNode) -> str:
+    key: str = json.loads(node.json_path.read_text())["terraform"]["backend"]["s3"]["key"]
+    return key
+
+
+def outputs_read(graph: StackGraph, node: StackNode) -> dict[str, set[str]]:
+    """{upstream stack: the outputs of it that this stack reads}. CDKTF reads another stack's
+    outputs through a `terraform_remote_state` data source; its backend key names the stack."""
+    text = node.json_path.read_text()
+    sources = json.loads(text).get("data", {}).get("terraform_remote_state", {})
+    stack_by_key = {_backend_key(graph.nodes[d]): d for d in node.depends_on}
+    source_stack = {name: stack_by_key.get(source["config"]["key"]) for name, source in sources.items()}
+    read: dict[str, set[str]] = {}
+    for source, output in _REFERENCE.findall(text):
+        if stack := source_stack.get(source):
+            read.setdefault(stack, set()).add(output)
+    return read
+
+
+def changed_inputs(graph: StackGraph, node: StackNode, run_dir: Path) -> list[str]:
+    """The outputs this stack reads that a plan saved earlier in the run (run_dir/<stack>/
+    plan.json) changes, as "stack.output". A stack planned without changes has no plan.json."""
+    changed = []
+    for stack, outputs in sorted(outputs_read(graph, node).items()):
+        plan_json = run_dir / stack / "plan.json"
+        if not plan_json.is_file():
+            continue
+        changes = json.loads(plan_json.read_text()).get("output_changes", {})
+        moving = {name for name, change in changes.items() if change.get("actions", ["no-op"]) != ["no-op"]}
+        changed += [f"{stack}.{o}" for o in sorted(outputs & moving)]
+    return changed

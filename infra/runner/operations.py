@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra.errors import Failed
 from infra.paths import WORK
 from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
+from infra.runner.affected import NOT_PLANNED, changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
 from infra.runner.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
@@ -90,21 +93,46 @@ def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
             raise Deferred(f"waits for {dep} to be applied (its outputs do not exist yet)")
 
 
-def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> StackPlan:
+_REFRESH = re.compile(r"^\S.*: (Refreshing state|Reading|Read complete after|Still reading)")
+_SAVED = "\nSaved the plan to: "
+
+
+def plan_text(output: str) -> str:
+    """What `terraform show PLANFILE` prints, taken from the plan's own output: without the
+    refresh lines before it and the "Saved the plan to" advice after it (a second `show`
+    would start the provider again only to print the same diff)."""
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() and not _REFRESH.match(line)), len(lines))
+    text = "\n".join(lines[start:])
+    if _SAVED in text:
+        text = text[: text.rindex(_SAVED)].rstrip().removesuffix("─" * 77).rstrip()
+    return "\n" + text + "\n"
+
+
+@dataclass(frozen=True)
+class Planned:
+    summary: StackPlan
+    changed: bool  # Terraform's -detailed-exitcode said 2: resources or outputs change
+
+
+def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> Planned:
+    """Plan one stack into run_dir/<stack>/: the plan file, its text, and (only when something
+    changes) its JSON. `-detailed-exitcode` decides: `show -json` starts the provider again to
+    load its schema, which costs as much as the plan itself and says nothing when nothing changes."""
     node = ws.node
     out = run_dir / node.name
     out.mkdir(parents=True, exist_ok=True)
     plan_file = out / "plan.tfplan"
-    args = ("plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
+    args = ("plan", "-input=false", "-no-color", "-detailed-exitcode", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
     result = ws.run(*args, check=False)
-    # -detailed-exitcode: 0 no changes, 2 changes present, 1 an error
-    if result.returncode not in ((0, 2) if "-detailed-exitcode" in extra else (0,)):
+    if result.returncode not in (0, 2):  # 0 no changes, 2 changes present, 1 an error
         raise TerraformError(node.name, "plan", result.output, ws.log)
+    (out / "plan.txt").write_text(plan_text(result.output))
+    if result.returncode == 0:
+        return Planned(StackPlan(node.name, node.environment, node.component), changed=False)
     shown = ws.run("show", "-json", "-no-color", str(plan_file))
     (out / "plan.json").write_text(shown.output)
-    text = ws.run("show", "-no-color", str(plan_file))
-    (out / "plan.txt").write_text(text.output)
-    return from_plan(node.name, node.environment, node.component, json.loads(shown.output))
+    return Planned(from_plan(node.name, node.environment, node.component, json.loads(shown.output)), changed=True)
 
 
 def plan(
@@ -116,7 +144,7 @@ def plan(
     listener: Listener | None = None,
     refresh_only: bool = False,
     destroy: bool = False,
-    detailed: bool = False,
+    only_if_inputs_change: Collection[str] = (),
 ) -> list[Outcome]:
     """Plan each stack (saved: binary, JSON and text under run_dir/<stack>/).
 
@@ -125,13 +153,14 @@ def plan(
     """
     extra = ["-refresh-only"] if refresh_only else []
     extra += ["-destroy"] if destroy else []
-    extra += ["-detailed-exitcode"] if detailed else []
 
     def action(node: StackNode) -> str:
+        if node.name in only_if_inputs_change and not changed_inputs(graph, node, run_dir):
+            return NOT_PLANNED
         if not destroy:
             _check_upstream_applied(graph, node)
         ws = _ready(node)
-        return _save_plan(ws, run_dir, *extra).totals()
+        return _save_plan(ws, run_dir, *extra).summary.totals()
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener, reverse=destroy)
     write_outcomes(graph, outcomes, run_dir)
@@ -163,8 +192,8 @@ def drift(
     workers: int | None = None,
     listener: Listener | None = None,
 ) -> list[Outcome]:
-    """Plan with no code change (`-detailed-exitcode`): any change means the world moved."""
-    return plan(graph, names, run_dir=run_dir, workers=workers, listener=listener, detailed=True)
+    """Plan with no code change: any change means the world moved."""
+    return plan(graph, names, run_dir=run_dir, workers=workers, listener=listener)
 
 
 def apply(
@@ -174,15 +203,21 @@ def apply(
     run_dir: Path,
     workers: int | None = None,
     listener: Listener | None = None,
+    only_if_inputs_change: Collection[str] = (),
 ) -> list[Outcome]:
-    """Plan and apply each stack's saved plan, in dependency order."""
+    """Plan and apply each stack's saved plan, in dependency order.
+
+    A stack in `only_if_inputs_change` is applied only when a stack applied before it in this
+    run changed an output it reads (see `changed_inputs`)."""
 
     def action(node: StackNode) -> str:
+        if node.name in only_if_inputs_change and not changed_inputs(graph, node, run_dir):
+            return NOT_PLANNED
         ws = _ready(node)
-        summary = _save_plan(ws, run_dir)
-        if summary.has_changes:
+        planned = _save_plan(ws, run_dir)
+        if planned.changed:  # resources, or only outputs: both are saved by applying
             ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(run_dir / node.name / "plan.tfplan"))
-        return f"applied {summary.totals()}"
+        return f"applied {planned.summary.totals()}"
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
     write_outcomes(graph, outcomes, run_dir)  # the apply report shows failed and skipped stacks too

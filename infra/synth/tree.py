@@ -2,7 +2,9 @@
 
 `--affected-since REF` and `scan --at-ref REF` compare this tree's stacks with REF's. REF's
 tree is taken with `git archive` and synthesized by its own code (so a change to the engine
-counts too), once per commit: the output is kept under .infra/base/<sha>/.
+counts too), once per source tree: the output is kept under .infra/base/<tree hash>/, so
+commits with the same tree (a rebase, a merge commit, a revert) share it, and the plan
+workflow restores it from its cache: a pull request pays for one synth, not two.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ class RefError(BadInput):
 def synthesize_ref(ref: str, repo: Path = REPO) -> Path:
     """Synthesize every environment of REF's tree (its own engine and modules); the output folder.
 
-    Kept per commit under .infra/base/, so a second plan against the same base is quick.
+    Kept per tree under .infra/base/, so a second plan against the same base is quick.
     """
     sha = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
-    target = BASE_SYNTHS / sha
+    target = BASE_SYNTHS / _git(repo, "rev-parse", f"{sha}^{{tree}}").strip()
     if (target / SYNTH_RELATIVE / "manifest.json").is_file():
         return target / SYNTH_RELATIVE
     BASE_SYNTHS.mkdir(parents=True, exist_ok=True)
