@@ -24,11 +24,11 @@ if _WORKER:  # before anything imports infra.paths, which reads these once
     shutil.rmtree(_OWN / "synth", ignore_errors=True)
     if (_AREA / "synth" / "fingerprint.json").is_file():
         shutil.copytree(_AREA / "synth", _OWN / "synth", symlinks=True)
-from collections.abc import Callable
+from collections.abc import Callable  # noqa: E402 - the working area is chosen first
 
-import pytest
+import pytest  # noqa: E402
 
-from infra.paths import ENVIRONMENTS
+from infra.paths import ENVIRONMENTS  # noqa: E402
 
 
 @pytest.fixture

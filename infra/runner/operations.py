@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import shutil
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,19 +48,56 @@ def _check(verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,))
     return outcomes
 
 
+VALIDATE_ROOT = "all-stacks"
+
+
 def validate(
     graph: StackGraph, names: Iterable[str], *, workers: int | None = None, listener: Listener | None = None
 ) -> list[Outcome]:
-    """`terraform init -backend=false` + `terraform validate` on each stack (no AWS needed)."""
+    """`terraform validate` of every chosen stack in one Terraform run (no AWS needed).
 
-    def action(node: StackNode) -> str:
-        ws = Workspace(node, root=VALIDATE_WORKSPACES)
-        ws.prepare()
-        ws.init(backend=False)
-        ws.validate()
-        return "valid"
+    Each stack becomes a module of one root (its backend block is ignored there, with a
+    warning), so the 675 MB provider starts once, not once per stack; each error is put on
+    the stack whose file it names. `workers` is accepted for the CLI's sake: one run needs none.
+    """
+    chosen = graph.order(names)
+    root = VALIDATE_WORKSPACES / VALIDATE_ROOT
+    for name in chosen:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(graph.nodes[name].json_path, root / name / "cdk.tf.json")
+    doc = {"module": {name: {"source": f"./{name}"} for name in chosen}}
+    (root / "cdk.tf.json").write_text(json.dumps(doc, indent=1))  # the root: no copy to prepare
+    node = StackNode(VALIDATE_ROOT, "", "", "", "", "", root, root / "cdk.tf.json", ())
+    ws = Workspace(node, root=VALIDATE_WORKSPACES)
+    started = time.monotonic()
+    ws.init(backend=False)
+    result = ws.run("validate", "-json", "-no-color", check=False)
+    errors: dict[str, list[str]] = {}
+    for diagnostic in _diagnostics(node.name, result.output, ws):
+        if diagnostic.get("severity") != "error":
+            continue
+        where = diagnostic.get("range", {}).get("filename", "")
+        stack = where.split("/")[0] if "/" in where else ""
+        if stack not in chosen:  # not in any stack's file: Terraform itself could not run
+            raise TerraformError(node.name, "validate", result.output, ws.log)
+        errors.setdefault(stack, []).append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}")
+    seconds = time.monotonic() - started
+    outcomes = []
+    for name in chosen:
+        found = errors.get(name)
+        outcome = Outcome(name, FAILED, seconds, "\n".join(found)) if found else Outcome(name, OK, seconds, "valid")
+        if listener:
+            listener(outcome)
+        outcomes.append(outcome)
+    return _check("validate", outcomes)
 
-    return _check("validate", run_graph(graph, names, action, workers=workers, listener=listener))
+
+def _diagnostics(stack: str, output: str, ws: Workspace) -> list[dict[str, Any]]:
+    try:
+        found: list[dict[str, Any]] = json.loads(output)["diagnostics"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise TerraformError(stack, "validate", output, ws.log) from None
+    return found
 
 
 # --- against an AWS endpoint (real, or the emulator through the environment) ----------------

@@ -100,6 +100,7 @@ class Workspace:
             "backend": terraform.get("backend") if backend else None,
             "backend_config": list(backend_config),
             "providers": terraform.get("required_providers"),
+            "modules": doc.get("module"),
             "cli_config": Path(self.env["TF_CLI_CONFIG_FILE"]).read_text(),
         }
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()

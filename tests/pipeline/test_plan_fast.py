@@ -70,7 +70,8 @@ class Stacks:
             folder = self.root / "synth" / name
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "cdk.tf.json").write_text(json.dumps(doc))
-            nodes[name] = StackNode(name, "t", name[2:], "environment", ACCOUNT, REGION, folder, folder / "cdk.tf.json", deps)
+            json_path = folder / "cdk.tf.json"
+            nodes[name] = StackNode(name, "t", name[2:], "environment", ACCOUNT, REGION, folder, json_path, deps)
         return StackGraph(nodes)
 
     def run_dir(self) -> Path:

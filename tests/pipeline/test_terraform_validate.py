@@ -17,6 +17,31 @@ def test_every_stack_of_every_environment_validates(synthesized):
     assert len(outcomes) == len(graph.nodes)
 
 
+def test_an_invalid_stack_fails_alone_with_its_error(synthesized, tmp_path):
+    """One Terraform run validates every stack; an error still lands on its own stack."""
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from infra.runner.operations import OperationFailed
+    from infra.synth.graph import StackGraph
+
+    _, graph = synthesized
+    broken = tmp_path / "dev-kms.tf.json"
+    shutil.copyfile(graph.nodes["dev-kms"].json_path, broken)
+    doc = json.loads(broken.read_text())
+    key = next(iter(doc["resource"]["aws_kms_key"].values()))
+    key["no_such_argument"] = True
+    broken.write_text(json.dumps(doc))
+    nodes = {**graph.nodes, "dev-kms": replace(graph.nodes["dev-kms"], json_path=broken)}
+    names = ["dev-kms", "dev-network", "dev-redis"]
+    with pytest.raises(OperationFailed) as failed:
+        operations.validate(StackGraph(nodes), names)
+    statuses = {o.stack: o.status for o in failed.value.outcomes}
+    assert statuses == {"dev-kms": "failed", "dev-network": OK, "dev-redis": OK}
+    assert "no_such_argument" in str(failed.value)
+
+
 def test_init_is_skipped_when_nothing_it_depends_on_changed(synthesized):
     from infra.runner.terraform import VALIDATE_WORKSPACES, Workspace
 
