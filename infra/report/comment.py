@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from infra.config import Promotion, promotion
-from infra.report.plan import ACTIONS, MAIN, SIGNS, ResourceChange, StackPlan, natural_key
+from infra.report.plan import ACTIONS, MAIN, SIGNS, ResourceChange, StackPlan
+from infra.report.values import natural_key
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
 SUMMARY_LIMIT = 1_048_576  # bytes GitHub accepts in one step's $GITHUB_STEP_SUMMARY
@@ -57,7 +58,7 @@ def measure(text: str) -> int:
 def blocked_by(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     """Why the check fails: unapproved stateful deletes/replaces, new checkov failures, failed stacks."""
     reasons = []
-    stateful = [c for p in plans for c in p.destructive if c.stateful]
+    stateful = [c for p in plans for c in p.destructive if c.stateful and c.destroys]
     if stateful and not ctx.allow_stateful and ctx.kind == "plan":
         reasons.append(f"{len(stateful)} stateful delete/replace (label `{ALLOW_LABEL}` allows them)")
     findings = sum(len(p.new_findings) for p in plans)
@@ -140,10 +141,10 @@ def _warning(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     if destructive:
         lines += ["", "> [!WARNING]", f"> **{len(destructive)} delete/replace** in this plan:"]
         for p, c in destructive:
-            mark = f" ⛔ **stateful ({c.stateful})**" if c.stateful else ""
+            mark = f" ⛔ **stateful ({c.stateful})**" if c.stateful and c.destroys else ""
             why = "; ".join(x for x in (c.reason, _unusual_order(c)) if x)
             lines.append(f"> - `{p.stack}`: {c.action} {code(c.address)}{mark}" + (f" ({why})" if why else ""))
-        if any(c.stateful for _, c in destructive):
+        if any(c.stateful and c.destroys for _, c in destructive):
             allowed = (
                 "allowed for this run" if ctx.allow_stateful else f"blocked unless the PR has label `{ALLOW_LABEL}`"
             )
@@ -226,7 +227,7 @@ def _resource_lines(changes: Sequence[ResourceChange], heading: str) -> list[str
         group = [c for c in changes if c.group == action]
         lines += ["", f"**{heading}{action}** ({len(group)})", ""]
         for c in group[:ADDRESSES_PER_ACTION]:
-            mark = [f"stateful ({c.stateful})"] if c.stateful and action in ("delete", "replace") else []
+            mark = [f"stateful ({c.stateful})"] if c.stateful and c.destroys else []
             lines.append(" — ".join([f"- {code(c.address)}", *mark, *_notes(c)]))
         if len(group) > ADDRESSES_PER_ACTION:
             lines.append(f"- … and {len(group) - ADDRESSES_PER_ACTION} more")

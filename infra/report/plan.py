@@ -8,13 +8,12 @@ Sensitive values (marked in `before_sensitive`/`after_sensitive`) never leave th
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infra.errors import Failed
-from infra.report.values import MASK, UNKNOWN, change_lines
+from infra.report.values import MASK, UNKNOWN, change_lines, natural_key
 
 # Resources whose replacement or deletion loses data (or makes data unreadable): a plan
 # that deletes or replaces one fails the check unless explicitly allowed.
@@ -64,11 +63,6 @@ REPLACE_ORDER = {
 }
 
 
-def natural_key(text: str) -> tuple[Any, ...]:
-    """Sort key that orders numbers by value: `u2` before `u10`, `p[9]` before `p[10]`."""
-    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text)))
-
-
 @dataclass(frozen=True)
 class ResourceChange:
     address: str
@@ -84,6 +78,12 @@ class ResourceChange:
     def stateful(self) -> str | None:
         """The kind of data this resource holds, when it holds any."""
         return STATEFUL_TYPES.get(self.type)
+
+    @property
+    def destroys(self) -> bool:
+        """Whether an object is destroyed (a replace that forgets the old object keeps it)."""
+        kept = (REPLACE_ORDER["create", "forget"], REPLACE_ORDER["forget", "create"])
+        return self.action == "delete" or (self.action == "replace" and self.replace_order not in kept)
 
     @property
     def group(self) -> str:
@@ -128,7 +128,7 @@ class StackPlan:
     @property
     def forgotten(self) -> list[ResourceChange]:
         """Resources Terraform stops managing (`removed` with destroy = false); they stay in AWS."""
-        return [c for c in self.changes if c.action == "forget" or c.replace_order == REPLACE_ORDER["create", "forget"]]
+        return [c for c in self.changes if c.action == "forget" or (c.action == "replace" and not c.destroys)]
 
     def others(self) -> str:
         """The counts beyond add/change/replace/destroy: "1 forget, 2 import, 1 output"."""

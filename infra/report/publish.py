@@ -12,7 +12,8 @@ from pathlib import Path
 
 from infra.config import ConfigError, Promotion, load_environment, promotion
 from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
-from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run, natural_key
+from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run
+from infra.report.values import natural_key
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
 STOPPED = "the apply stopped before any stack ran"

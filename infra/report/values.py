@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,11 @@ WRAP = 160  # longer lines are wrapped at this many characters
 CONTEXT = 40  # characters of a long string shown either side of its change
 LINE_CONTEXT = 2  # lines of a multi-line string shown either side of a changed line
 IDENTITY_KEYS = ("Sid", "name", "Name", "id", "key", "Key")  # what names a list element
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders numbers by value: `u2` before `u10`, `p[9]` before `p[10]`."""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text)))
 
 
 def dump(value: Any) -> str:
@@ -140,7 +146,7 @@ def _walk(old: Any, new: Any, path: str, margin: str) -> list[str]:
     objects), each changed list element in full; a note of what stayed the same."""
     if isinstance(old, dict) and isinstance(new, dict):
         lines, same = [], []
-        for key in sorted(set(old) | set(new)):
+        for key in sorted(set(old) | set(new), key=natural_key):
             here = f"{path}.{key}" if path else str(key)
             if key not in new:
                 lines += [f"- {margin}{here}:"] + [f"- {margin}  {x}" for x in pretty(old[key])]
