@@ -303,9 +303,7 @@ def test_markdown_from_terraform_stays_escaped():
     change["address"] = 'aws_s3_object.o["x`y"]'
     fence = _change("aws_ssm_parameter.f", ["update"], {"value": '{"a": "```"}'}, {"value": '{"a": "``` x"}'})
     text = render([from_plan("dev-app", "dev", "app", _plan(change, fence))], Context())
-    assert '- ``` aws_s3_object.o["x`y"] ``` — imported from id `` a`b|c ``' in text or (
-        '- `` aws_s3_object.o["x`y"] `` — imported from id `` a`b|c ``' in text
-    )
+    assert '- `` aws_s3_object.o["x`y"] `` — imported from id `` a`b|c ``' in text  # spans longer than any run
     assert "<pre>" in text and "```diff" not in text  # a fence in a value: the diff goes in <pre>
     _well_formed(text)
 
