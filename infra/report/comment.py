@@ -11,11 +11,13 @@ ever cut inside a code fence or a <details>.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from infra.config import Promotion, promotion
-from infra.report.plan import ACTIONS, SIGNS, ResourceChange, StackPlan
+from infra.report.plan import ACTIONS, MAIN, SIGNS, ResourceChange, StackPlan
+from infra.report.values import natural_key
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
 SUMMARY_LIMIT = 1_048_576  # bytes GitHub accepts in one step's $GITHUB_STEP_SUMMARY
@@ -56,7 +58,7 @@ def measure(text: str) -> int:
 def blocked_by(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     """Why the check fails: unapproved stateful deletes/replaces, new checkov failures, failed stacks."""
     reasons = []
-    stateful = [c for p in plans for c in p.destructive if c.stateful]
+    stateful = [c for p in plans for c in p.destructive if c.stateful and c.destroys]
     if stateful and not ctx.allow_stateful and ctx.kind == "plan":
         reasons.append(f"{len(stateful)} stateful delete/replace (label `{ALLOW_LABEL}` allows them)")
     findings = sum(len(p.new_findings) for p in plans)
@@ -69,7 +71,24 @@ def blocked_by(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
 
 
 def _totals(plans: Sequence[StackPlan]) -> str:
-    return " ".join(f"{SIGNS[a]}{sum(p.count(a) for p in plans)}" for a in reversed(ACTIONS))
+    main = " ".join(f"{SIGNS[a]}{sum(p.count(a) for p in plans)}" for a in MAIN)
+    every = StackPlan(
+        "",
+        "",
+        "",
+        changes=tuple(c for p in plans for c in p.changes),
+        outputs=tuple(o for p in plans for o in p.outputs),
+    )
+    return " · ".join(part for part in (main, every.others()) if part)
+
+
+def code(text: str) -> str:
+    """Text from Terraform or checkov as inline code: on one line, in a run of backticks
+    longer than any inside it, so nothing in it can end the span or become markdown."""
+    text = " ".join(text.split())
+    ticks = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    pad = " " if ticks else ""
+    return f"{'`' * (ticks + 1)}{pad}{text}{pad}{'`' * (ticks + 1)}"
 
 
 def _what_merging_does(plans: Sequence[StackPlan], promo: Promotion) -> str:
@@ -117,17 +136,28 @@ def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
 
 def _warning(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     destructive = [(p, c) for p in plans for c in p.destructive]
-    if not destructive:
-        return []
-    lines = ["", "> [!WARNING]", f"> **{len(destructive)} delete/replace** in this plan:"]
-    for p, c in destructive:
-        mark = f" ⛔ **stateful ({c.stateful})**" if c.stateful else ""
-        why = f" ({c.reason})" if c.reason else ""
-        lines.append(f"> - `{p.stack}`: {c.action} `{c.address}`{mark}{why}")
-    if any(c.stateful for _, c in destructive):
-        allowed = "allowed for this run" if ctx.allow_stateful else f"blocked unless the PR has label `{ALLOW_LABEL}`"
-        lines.append(f"> Stateful deletes/replaces lose data: {allowed}.")
+    forgotten = [(p, c) for p in plans for c in p.forgotten]
+    lines = []
+    if destructive:
+        lines += ["", "> [!WARNING]", f"> **{len(destructive)} delete/replace** in this plan:"]
+        for p, c in destructive:
+            mark = f" ⛔ **stateful ({c.stateful})**" if c.stateful and c.destroys else ""
+            why = "; ".join(x for x in (c.reason, _unusual_order(c)) if x)
+            lines.append(f"> - `{p.stack}`: {c.action} {code(c.address)}{mark}" + (f" ({why})" if why else ""))
+        if any(c.stateful and c.destroys for _, c in destructive):
+            allowed = (
+                "allowed for this run" if ctx.allow_stateful else f"blocked unless the PR has label `{ALLOW_LABEL}`"
+            )
+            lines.append(f"> Stateful deletes/replaces lose data: {allowed}.")
+    if forgotten:
+        lines += ["", "> [!NOTE]", f"> **{len(forgotten)} no longer managed by Terraform** (they stay in AWS):"]
+        lines += [f"> - `{p.stack}`: {code(c.address)}" for p, c in forgotten]
     return lines
+
+
+def _unusual_order(change: ResourceChange) -> str:
+    """A replace's order when it is not Terraform's default (destroy first)."""
+    return change.replace_order if change.replace_order and not change.replace_order.startswith("destroy") else ""
 
 
 def _table(plans: Sequence[StackPlan], promo: Promotion) -> list[str]:
@@ -135,15 +165,19 @@ def _table(plans: Sequence[StackPlan], promo: Promotion) -> list[str]:
     lines = [""]
     if changed:
         lines += [
-            "| environment | component | add | change | replace | destroy | outside | new checkov |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| environment | component | add | change | replace | destroy | other | outside | new checkov |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
         ]
-        for p in sorted(changed, key=lambda p: (promo.rank(p.environment), p.priority, p.stack)):
-            counts = " | ".join(str(p.count(a)) for a in ("create", "update", "replace", "delete"))
+        for p in sorted(changed, key=lambda p: (promo.rank(p.environment), p.priority, natural_key(p.stack))):
+            counts = " | ".join(str(p.count(a)) for a in MAIN)
             lines.append(
-                f"| {p.environment} | {p.component} | {counts} | {len(p.outside)} | {len(p.new_findings) or ''} |"
+                f"| {p.environment} | {p.component} | {counts} | {p.others()} | {len(p.outside)} "
+                f"| {len(p.new_findings) or ''} |"
             )
-    unchanged = [p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside or p.new_findings)]
+    unchanged = sorted(
+        (p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside or p.new_findings)),
+        key=natural_key,
+    )
     if unchanged:
         lines += ["", f"No changes in {len(unchanged)} stacks: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
     return lines
@@ -173,27 +207,72 @@ def _fenced(lines: Sequence[str]) -> list[str]:
     return ["```diff", *lines, "```"]
 
 
+def _groups(changes: Sequence[ResourceChange]) -> list[str]:
+    """The groups present, in ACTIONS order; an action this code does not know comes first."""
+    present = {c.group for c in changes}
+    return sorted(present - set(ACTIONS)) + [a for a in ACTIONS if a in present]
+
+
+def _notes(c: ResourceChange) -> list[str]:
+    notes = [c.reason] if c.reason else []
+    notes += [_unusual_order(c)] if _unusual_order(c) else []
+    notes += [f"moved from {code(c.moved_from)}"] if c.moved_from else []
+    notes += [f"imported from id {code(c.import_id)}"] if c.import_id else []
+    return notes
+
+
 def _resource_lines(changes: Sequence[ResourceChange], heading: str) -> list[str]:
     lines = []
-    for action in ACTIONS:
-        group = [c for c in changes if c.action == action]
-        if not group:
-            continue
+    for action in _groups(changes):
+        group = [c for c in changes if c.group == action]
         lines += ["", f"**{heading}{action}** ({len(group)})", ""]
         for c in group[:ADDRESSES_PER_ACTION]:
-            mark = f" — stateful ({c.stateful})" if c.stateful and action in ("delete", "replace") else ""
-            lines.append(f"- `{c.address}`{mark}" + (f" — {c.reason}" if c.reason else ""))
+            mark = [f"stateful ({c.stateful})"] if c.stateful and c.destroys else []
+            lines.append(" — ".join([f"- {code(c.address)}", *mark, *_notes(c)]))
         if len(group) > ADDRESSES_PER_ACTION:
             lines.append(f"- … and {len(group) - ADDRESSES_PER_ACTION} more")
     return lines
 
 
+VERBS = {  # as Terraform's plan text says it
+    "create": "will be created",
+    "update": "will be updated in-place",
+    "replace": "must be replaced",
+    "delete": "will be destroyed",
+    "forget": "will no longer be managed by Terraform, but will not be destroyed",
+    "read": "will be read during apply",
+    "import": "will be imported",
+    "move": "has moved",
+}
+
+
+def _header(c: ResourceChange) -> str:
+    verb = VERBS.get(c.group, f"will be changed ({c.action})")
+    if c.group == "import":
+        verb += f" from id {c.import_id}"
+    if c.group == "move":
+        verb += f" from {c.moved_from}"
+    notes = [c.replace_order] if c.replace_order else []
+    notes += [c.reason] if c.reason else []
+    notes += [f"moved from {c.moved_from}"] if c.moved_from and c.group != "move" else []
+    notes += [f"imported from id {c.import_id}"] if c.import_id and c.group != "import" else []
+    return f"# {c.address} {verb}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def _diff(changes: Sequence[ResourceChange]) -> list[str]:
     lines = []
     for c in changes:
-        verb = {"create": "created", "update": "updated in place", "replace": "replaced", "delete": "destroyed"}
-        lines.append(f"# {c.address} will be {verb[c.action]}" + (f" ({c.reason})" if c.reason else ""))
+        lines.append(_header(c))
         lines += c.lines
+    return lines
+
+
+def _output_diff(outputs: Sequence[ResourceChange]) -> list[str]:
+    if not outputs:
+        return []
+    lines = ["", "# --- changes to outputs ---"]
+    for o in outputs:
+        lines += [f"# output {o.address.removeprefix('output.')} {VERBS.get(o.action, o.action)}", *o.lines]
     return lines
 
 
@@ -204,7 +283,9 @@ def _block(plan: StackPlan, budget: int) -> str:
     head = [summary + "</summary>", *_resource_lines(plan.changes, "")]
     if plan.outside:
         head += _resource_lines(plan.outside, "Changed outside Terraform: ")
-    diff = _diff(plan.changes)
+    if plan.outputs:
+        head += ["", f"**outputs** ({len(plan.outputs)}): " + ", ".join(code(o.address[7:]) for o in plan.outputs)]
+    diff = _diff(plan.changes) + _output_diff(plan.outputs)
     outside = _diff(plan.outside)
     if outside:
         diff = [*diff, "", "# --- changed outside Terraform (the next apply sets these back) ---", *outside]
@@ -233,7 +314,9 @@ def render(plans: Sequence[StackPlan], ctx: Context, limit: int = COMMENT_LIMIT)
     lines += ["", ctx.extra.strip()] if ctx.extra.strip() else []
     head = "\n".join(lines) + "\n"
     pointer = f"[full report]({ctx.report_url})" if ctx.report_url else "the full report (job summary)"
-    detailed = sorted((p for p in plans if p.has_changes or p.outside), key=lambda p: (p.priority, p.stack))
+    detailed = sorted(
+        (p for p in plans if p.has_changes or p.outside), key=lambda p: (p.priority, natural_key(p.stack))
+    )
     footer_room = 400 + 120 * len(detailed)  # the compact list of stacks that did not fit, at worst
     if measure(head) + footer_room > limit:
         head = _cut(head, limit - footer_room)

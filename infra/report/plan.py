@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.errors import Failed
+from infra.report.values import MASK, UNKNOWN, change_lines, natural_key
 
 # Resources whose replacement or deletion loses data (or makes data unreadable): a plan
 # that deletes or replaces one fails the check unless explicitly allowed.
@@ -27,26 +28,77 @@ STATEFUL_TYPES = {
     "aws_dynamodb_table": "DynamoDB",
     "aws_secretsmanager_secret": "Secrets Manager",
 }
-MASK = "(sensitive)"
-UNKNOWN = "(known after apply)"
-VALUE_WIDTH = 160
-ACTIONS = ("delete", "replace", "update", "create")  # priority: what a reviewer must see first
-SIGNS = {"create": "+", "update": "~", "replace": "±", "delete": "-"}
 OUTCOMES_FILE = "outcomes.json"  # written in the run folder: each stack's status, environment, component
+
+# What a reviewer must see first comes first. A resource is in one of these groups: its
+# action, or for a change that does nothing else, "import" (an `import` block) or "move" (a
+# `moved` block); a data source is "read" only when it is read during apply.
+ACTIONS = ("delete", "replace", "forget", "update", "create", "import", "move", "read")
+MAIN = ("create", "update", "replace", "delete")  # the table's and the totals' columns
+SIGNS = {"create": "+", "update": "~", "replace": "±", "delete": "-"}
+DESTRUCTIVE = ("delete", "replace")
+
+# Terraform's action_reason, as its own plan text says it.
+REASONS = {
+    "replace_because_tainted": "tainted",
+    "replace_because_cannot_update": "",  # replace_paths say which attributes
+    "replace_by_request": "replacement requested (-replace)",
+    "replace_by_triggers": "replace_triggered_by",
+    "delete_because_no_resource_config": "removed from the code",
+    "delete_because_no_module": "its module was removed from the code",
+    "delete_because_wrong_repetition": "count or for_each changed how it repeats",
+    "delete_because_count_index": "its count index is out of range",
+    "delete_because_each_key": "its for_each key is gone",
+    "delete_because_no_move_target": "the target of its moved block is not in the code",
+    "read_because_config_unknown": "its configuration depends on values known after apply",
+    "read_because_dependency_pending": "it depends on a resource with changes pending",
+    "read_because_check_nested": "a check block reads it",
+}
+# How each kind of replace happens (Terraform's symbols: -/+ and +/-).
+REPLACE_ORDER = {
+    ("delete", "create"): "destroy, then create the replacement",
+    ("create", "delete"): "create the replacement, then destroy",
+    ("create", "forget"): "create the replacement; the existing object is not destroyed (destroy = false)",
+    ("forget", "create"): "forget the existing object (not destroyed), then create the replacement",
+}
 
 
 @dataclass(frozen=True)
 class ResourceChange:
     address: str
     type: str
-    action: str  # create, update, replace, delete
+    action: str  # create, update, replace, delete, forget, read, no-op (or Terraform's own word)
     reason: str  # "forces replacement: name", or ""
     lines: tuple[str, ...]  # the diff, one "+ key = value" per line, sensitive values masked
+    replace_order: str = ""  # for a replace: which happens first (REPLACE_ORDER)
+    moved_from: str = ""  # the previous address (a `moved` block)
+    import_id: str = ""  # the id this resource is imported from (an `import` block)
 
     @property
     def stateful(self) -> str | None:
         """The kind of data this resource holds, when it holds any."""
         return STATEFUL_TYPES.get(self.type)
+
+    @property
+    def destroys(self) -> bool:
+        """Whether an object is destroyed (a replace that forgets the old object keeps it)."""
+        kept = (REPLACE_ORDER["create", "forget"], REPLACE_ORDER["forget", "create"])
+        return self.action == "delete" or (self.action == "replace" and self.replace_order not in kept)
+
+    @property
+    def group(self) -> str:
+        """Where the comment lists it: its action, or import/move for a change that only
+        imports or moves."""
+        if self.action != "no-op":
+            return self.action
+        return "import" if self.import_id else "move" if self.moved_from else "no-op"
+
+    def count_as(self, action: str) -> bool:
+        if action == "import":  # Terraform counts an import that also updates in both
+            return bool(self.import_id)
+        if action == "move":
+            return bool(self.moved_from)
+        return self.group == action
 
 
 @dataclass(frozen=True)
@@ -59,34 +111,50 @@ class StackPlan:
     status: str = "ok"  # ok, failed, skipped, deferred
     detail: str = ""
     new_findings: tuple[str, ...] = field(default=())  # checkov, new versus the base branch
+    outputs: tuple[ResourceChange, ...] = ()  # the stack's output changes (address "output.<name>")
 
     def count(self, action: str) -> int:
-        return sum(c.action == action for c in self.changes)
+        return sum(c.count_as(action) for c in self.changes)
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        """Whether applying this plan does anything (an output change counts, as for Terraform)."""
+        return bool(self.changes or self.outputs)
 
     @property
     def destructive(self) -> list[ResourceChange]:
-        return [c for c in self.changes if c.action in ("delete", "replace")]
+        return [c for c in self.changes if c.action in DESTRUCTIVE]
+
+    @property
+    def forgotten(self) -> list[ResourceChange]:
+        """Resources Terraform stops managing (`removed` with destroy = false); they stay in AWS."""
+        return [c for c in self.changes if c.action == "forget" or (c.action == "replace" and not c.destroys)]
+
+    def others(self) -> str:
+        """The counts beyond add/change/replace/destroy: "1 forget, 2 import, 1 output"."""
+        counts = [(self.count(a), a) for a in ACTIONS if a not in MAIN]
+        counts.append((len(self.outputs), "output"))
+        words = {"output": "outputs", "import": "imports", "move": "moves", "read": "reads", "forget": "forgets"}
+        return ", ".join(f"{n} {a if n == 1 else words[a]}" for n, a in counts if n)
 
     def totals(self) -> str:
-        return " ".join(f"{SIGNS[a]}{self.count(a)}" for a in reversed(ACTIONS) if self.count(a)) or "no changes"
+        main = " ".join(f"{SIGNS[a]}{self.count(a)}" for a in MAIN if self.count(a))
+        return " · ".join(part for part in (main, self.others()) if part) or "no changes"
 
     @property
     def priority(self) -> int:
-        """0 for a stack that deletes, 1 replaces, 2 updates, 3 creates, 4 only drifted."""
+        """0 for a stack that deletes, 1 replaces, 2 forgets, 3 updates, ...; last: only outputs or drift."""
         return next((i for i, a in enumerate(ACTIONS) if self.count(a)), len(ACTIONS))
 
 
 def action_of(actions: list[str]) -> str:
-    """Terraform's action list as one word: create, update, replace, delete, read, no-op."""
-    if actions == ["no-op"] or actions == ["read"]:
-        return actions[0]
-    if "delete" in actions and "create" in actions:
+    """Terraform's action list as one word: create, update, replace, delete, forget, read,
+    no-op; an action list this code does not know is kept as Terraform's words."""
+    if tuple(actions) in REPLACE_ORDER:
         return "replace"
-    return actions[0]
+    if len(actions) == 1:
+        return actions[0]
+    return "+".join(actions)
 
 
 def _sensitive(marks: Any) -> bool:
@@ -97,65 +165,132 @@ def _sensitive(marks: Any) -> bool:
     return marks is True
 
 
-def _show(value: Any, sensitive: bool) -> str:
-    if sensitive:
+def _masked(value: Any, marks: Any) -> Any:
+    """The value with what Terraform marks sensitive replaced by MASK; where the marks do
+    not match the value's shape, the whole value is masked."""
+    if marks is True:
         return MASK
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+    if not _sensitive(marks):
+        return value
+    if isinstance(marks, dict) and isinstance(value, dict):
+        return {k: _masked(v, marks.get(k)) for k, v in value.items()}
+    if isinstance(marks, list) and isinstance(value, list) and len(marks) == len(value):
+        return [_masked(v, m) for v, m in zip(value, marks, strict=True)]
+    return MASK
+
+
+def _known(value: Any, marks: Any) -> Any:
+    """The value with what is known only after apply shown as such (partly known values)."""
+    if marks is True:
+        return UNKNOWN
+    if isinstance(marks, dict) and isinstance(value, dict | None):
+        known = dict(value or {})
+        known.update({k: _known(known.get(k), m) for k, m in marks.items() if _sensitive(m)})
+        return known
+    if isinstance(marks, list) and isinstance(value, list | None):
+        items = list(value or [])
+        return [_known(items[i] if i < len(items) else None, m) for i, m in enumerate(marks)] + items[len(marks) :]
+    return value
 
 
 def _empty(value: Any) -> bool:
     return value is None or value == [] or value == {}
 
 
-def _lines(change: dict[str, Any], action: str) -> list[str]:
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _lines(change: dict[str, Any], action: str, forced: set[str]) -> list[str]:
     """The attributes that change, as diff lines, masked where Terraform marks them sensitive."""
     c = change["change"]
-    before = c.get("before") if isinstance(c.get("before"), dict) else {}
-    after = c.get("after") if isinstance(c.get("after"), dict) else {}
-    unknown = c.get("after_unknown") if isinstance(c.get("after_unknown"), dict) else {}
-    before_marks = c.get("before_sensitive") if isinstance(c.get("before_sensitive"), dict) else {}
-    after_marks = c.get("after_sensitive") if isinstance(c.get("after_sensitive"), dict) else {}
-    if action == "delete":
-        return []
-    lines = []
-    for key in sorted(set(before) | set(after) | set(unknown)):
+    if action == "forget":
+        return []  # nothing changes in AWS; Terraform only drops it from the state
+    before = _as_dict(c.get("before")) if action != "create" else {}
+    after = _as_dict(c.get("after")) if action != "delete" else {}
+    unknown = _as_dict(c.get("after_unknown")) if action != "delete" else {}
+    before_marks, after_marks = _as_dict(c.get("before_sensitive")), _as_dict(c.get("after_sensitive"))
+    lines: list[str] = []
+    for key in sorted(set(before) | set(after) | set(unknown), key=natural_key):
         if key == "tags_all":  # the provider's merge of tags and default tags: tags say it
             continue
-        old, new, later = before.get(key), after.get(key), _sensitive(unknown.get(key)) or unknown.get(key) is True
-        if action == "create":
-            if later:
-                lines.append(f"+ {key} = {UNKNOWN}")
-            elif not _empty(new):
-                lines.append(f"+ {key} = {_show(new, _sensitive(after_marks.get(key)))}")
-            continue
-        if (None if _empty(old) else old) == (None if _empty(new) else new) and not later:
+        later = unknown.get(key) is True
+        old, new = before.get(key), after.get(key) if later else _known(after.get(key), unknown.get(key))
+        old, new = (None if _empty(old) else old), (None if _empty(new) else new)
+        if old == new and not later:
             continue  # null and empty are the same to a reader (the provider mixes them)
-        if not _empty(old):
-            lines.append(f"- {key} = {_show(old, _sensitive(before_marks.get(key)))}")
-        if later:
-            lines.append(f"+ {key} = {UNKNOWN}")
-        elif not _empty(new):
-            lines.append(f"+ {key} = {_show(new, _sensitive(after_marks.get(key)))}")
+        shown_old, shown_new = _masked(old, before_marks.get(key)), _masked(new, after_marks.get(key))
+        hidden = shown_old == shown_new and not later  # what changed is all sensitive
+        lines += change_lines(
+            key,
+            shown_old,
+            None if later else shown_new,
+            old_sensitive=shown_old == MASK or (hidden and old is not None),
+            new_sensitive=shown_new == MASK or (hidden and new is not None),
+            unknown=later,
+            note="forces replacement" if key in forced else "",
+        )
     return lines
 
 
 def resource_change(change: dict[str, Any]) -> ResourceChange | None:
-    action = action_of(change["change"]["actions"])
-    if action in ("no-op", "read"):  # data sources read at plan time: refresh noise
+    """One entry of `resource_changes`, or None when a reviewer has nothing to see in it (a
+    no-op that neither imports nor moves, a data source read while planning)."""
+    c = change["change"]
+    action = action_of(c["actions"])
+    why = change.get("action_reason", "")
+    moved_from = change.get("previous_address", "") or ""
+    moved_from = moved_from if moved_from != change["address"] else ""
+    importing = c.get("importing") or {}
+    import_id = str(importing.get("id") or importing.get("identity") or "") if importing else ""
+    if importing and not import_id:
+        import_id = "(known after apply)"
+    if action == "no-op" and not (moved_from or import_id):
         return None
-    paths = change["change"].get("replace_paths") or []
-    forced = sorted({str(p[0]) for p in paths if p})
-    reason = f"forces replacement: {', '.join(forced)}" if action == "replace" and forced else ""
-    if action == "delete" and change.get("action_reason") == "delete_because_no_resource_config":
-        reason = "removed from the code"
+    if action == "read" and not why:  # data sources read while planning: refresh noise
+        return None
+    paths = c.get("replace_paths") or []
+    forced = {str(p[0]) for p in paths if p}
+    reason = REASONS.get(why, why.replace("_", " "))
+    if action == "replace" and forced and not reason:
+        reason = f"forces replacement: {', '.join(sorted(forced, key=natural_key))}"
+    elif action == "replace" and why == "replace_by_triggers":
+        reason = "replaced by replace_triggered_by"
+    elif action == "forget":
+        reason = "removed block with destroy = false"
+    address = change["address"] + (f" (deposed object {change['deposed']})" if change.get("deposed") else "")
     return ResourceChange(
-        address=change["address"],
+        address=address,
         type=change.get("type", change["address"].split(".")[0]),
         action=action,
         reason=reason,
-        lines=tuple(_lines(change, action)),
+        lines=tuple(_lines(change, action, forced)),
+        replace_order=REPLACE_ORDER.get(tuple(c["actions"]), "") if action == "replace" else "",
+        moved_from=moved_from,
+        import_id=import_id,
     )
+
+
+def output_change(name: str, change: dict[str, Any]) -> ResourceChange | None:
+    """One entry of `output_changes`, masked when the output is sensitive."""
+    action = action_of(change.get("actions", []))
+    if action == "no-op":
+        return None
+    sensitive = _sensitive(change.get("before_sensitive")) or _sensitive(change.get("after_sensitive"))
+    before = None if action == "create" else change.get("before")
+    after = None if action == "delete" else change.get("after")
+    unknown = action != "delete" and _sensitive(change.get("after_unknown"))
+    lines = change_lines(
+        name,
+        before,
+        None if unknown else after,
+        old_sensitive=sensitive,
+        new_sensitive=sensitive,
+        unknown=unknown,
+    )
+    if sensitive and not lines:
+        lines = [f"~ {name} = {MASK}"]
+    return ResourceChange(f"output.{name}", "output", action, "", tuple(lines))
 
 
 def _news(drift: ResourceChange, doc: dict[str, Any], changes: list[ResourceChange]) -> bool:
@@ -172,16 +307,22 @@ def _news(drift: ResourceChange, doc: dict[str, Any], changes: list[ResourceChan
     return drift.address in relevant or any(c.address == drift.address for c in changes)
 
 
+def _order(change: ResourceChange) -> tuple[int, tuple[Any, ...]]:
+    group = change.group
+    return (ACTIONS.index(group) if group in ACTIONS else -1, natural_key(change.address))  # unknown first
+
+
 def from_plan(stack: str, environment: str, component: str, doc: dict[str, Any]) -> StackPlan:
     changes = [r for c in doc.get("resource_changes", []) if (r := resource_change(c))]
     outside = [r for c in doc.get("resource_drift", []) if (r := resource_change(c)) and _news(r, doc, changes)]
-    order = {a: i for i, a in enumerate(ACTIONS)}
+    outputs = [r for name, c in (doc.get("output_changes") or {}).items() if (r := output_change(name, c))]
     return StackPlan(
         stack=stack,
         environment=environment,
         component=component,
-        changes=tuple(sorted(changes, key=lambda r: (order[r.action], r.address))),
-        outside=tuple(sorted(outside, key=lambda r: r.address)),
+        changes=tuple(sorted(changes, key=_order)),
+        outside=tuple(sorted(outside, key=lambda r: natural_key(r.address))),
+        outputs=tuple(sorted(outputs, key=lambda r: natural_key(r.address))),
     )
 
 
@@ -203,7 +344,7 @@ def load_run(run_dir: Path) -> list[StackPlan]:
         raise PlanReadError(f"{run_dir} is not a run folder (no {OUTCOMES_FILE}): did the plan step run?")
     outcomes = _read_json(path)
     plans = []
-    for name, o in sorted(outcomes.items()):
+    for name, o in sorted(outcomes.items(), key=lambda item: natural_key(item[0])):
         plan_file = run_dir / name / "plan.json"
         if o["status"] == "ok" and plan_file.is_file():
             plans.append(from_plan(name, o["environment"], o["component"], _read_json(plan_file)))

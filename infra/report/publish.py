@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -9,8 +10,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.config import ConfigError, Promotion, load_environment, promotion
 from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
 from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run
+from infra.report.values import natural_key
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
 STOPPED = "the apply stopped before any stack ran"
@@ -33,17 +36,54 @@ def load_findings(path: Path | None) -> dict[FindingKey, str]:
     return {(f["stack"], f["resource"], f["check_id"]): f["check_name"] for f in json.loads(path.read_text())}
 
 
-def with_new_findings(plans: list[StackPlan], head: Path | None, base: Path | None) -> list[StackPlan]:
-    """Attach the checkov failures the base branch does not have to their stacks."""
+def with_new_findings(
+    plans: list[StackPlan],
+    head: Path | None,
+    base: Path | None,
+    *,
+    target: str = "",
+    promo: Promotion | None = None,
+) -> list[StackPlan]:
+    """Attach the checkov failures the base branch does not have to their stacks: only those
+    of the report's own environment (`target` and the environments of the stacks it planned);
+    a report that names no environment and planned nothing gets them all."""
     known = load_findings(base)
     fresh = {k: v for k, v in load_findings(head).items() if k not in known}
     by_stack: dict[str, list[str]] = {}
-    for (stack, resource, check_id), name in sorted(fresh.items()):
+    for (stack, resource, check_id), name in sorted(fresh.items(), key=lambda kv: tuple(map(natural_key, kv[0]))):
         by_stack.setdefault(stack, []).append(f"{check_id} `{resource}`: {name}")
     found = {p.stack for p in plans}
+    owns = _owner(plans, target, promo or promotion())
     result = [dataclasses.replace(p, new_findings=tuple(by_stack.get(p.stack, ()))) for p in plans]
-    result += [StackPlan(s, "-", "-", new_findings=tuple(items)) for s, items in by_stack.items() if s not in found]
+    for stack, items in by_stack.items():
+        if stack not in found and (home := owns(stack)):
+            result.append(StackPlan(stack, home[0], home[1], new_findings=tuple(items)))
     return result
+
+
+def _owner(plans: Sequence[StackPlan], target: str, promo: Promotion) -> Callable[[str], tuple[str, str] | None]:
+    """Whether a stack outside the run is the report's: the (environment, component) of its
+    row when it is, else None. Stacks are named `<environment>-<component>` and
+    `<account>-<region>-account` (infra/synth/app.py)."""
+    scopes = {p.environment for p in plans if p.environment != "-"} | ({target} if target else set())
+    envs = {e for s in scopes if (e := promo.environment_of(s))}
+    accounts = {s for s in scopes if not promo.environment_of(s)}
+    for env in envs:
+        with contextlib.suppress(ConfigError):
+            accounts.add(load_environment(env).config.account.name)
+
+    def owns(stack: str) -> tuple[str, str] | None:
+        env = promo.environment_of(stack)
+        if env is not None:
+            home = env if not scopes or env in envs else None
+        else:
+            home = next((a for a in sorted(accounts) if stack.startswith(f"{a}-")), None if scopes else "-")
+        if home is None:
+            return None
+        rest = stack[len(home) + 1 :] if home != "-" else stack
+        return home, "account" if rest.endswith("-account") else rest or "-"
+
+    return owns
 
 
 def load_runs(run_dirs: Iterable[Path], *, stopped_ok: bool = False) -> list[StackPlan]:
@@ -56,7 +96,7 @@ def load_runs(run_dirs: Iterable[Path], *, stopped_ok: bool = False) -> list[Sta
             continue
         for plan in load_run(run_dir):
             plans[plan.stack] = plan
-    return sorted(plans.values(), key=lambda p: p.stack)
+    return sorted(plans.values(), key=lambda p: natural_key(p.stack))
 
 
 def write_summary(plans: Sequence[StackPlan], ctx: Context) -> Path | None:
@@ -98,8 +138,10 @@ def report_for(
     base_findings: Path | None = None,
     stopped_ok: bool = False,
 ) -> Report:
-    """Load the runs' plans (with checkov failures new versus the base) and render them."""
-    plans = with_new_findings(load_runs(run_dirs, stopped_ok=stopped_ok), findings, base_findings)
+    """Load the runs' plans (with the checkov failures of their environment that the base
+    lacks) and render them."""
+    plans = load_runs(run_dirs, stopped_ok=stopped_ok)
+    plans = with_new_findings(plans, findings, base_findings, target=ctx.target, promo=ctx.promotion)
     return Report(plans, ctx, render(plans, ctx))
 
 

@@ -33,7 +33,7 @@ def test_each_kind_of_change_is_counted_and_listed(plans):
     text = render([plans["app"], plans["quiet"]], Context(target="dev", sha="0123456789abcdef"))
     assert "1 stack changed · +1 ~3 ±2 -1" in text
     assert "commit `0123456789ab`" in text
-    assert "| dev | app | 1 | 3 | 2 | 1 | 1 |" in text  # the table row, with the outside change
+    assert "| dev | app | 1 | 3 | 2 | 1 |  | 1 |" in text  # the table row, with the outside change
     assert "No changes in 1 stacks: `quiet`" in text
     assert "forces replacement: name" in text  # the queue's reason
     assert "- `aws_ssm_parameter.legacy` — removed from the code" in text
@@ -148,7 +148,7 @@ def test_only_checkov_failures_the_base_lacks_are_shown_and_fail_the_check(tmp_p
     text = render(plans, Context(target="dev"))
     assert "**New checkov failures** (versus the base branch): 1" in text
     assert "CKV_AWS_91" not in text
-    assert "| dev | edge | 0 | 0 | 0 | 0 | 0 | 1 |" in text  # the stack's row carries the count
+    assert "| dev | edge | 0 | 0 | 0 | 0 |  | 0 | 1 |" in text  # the stack's row carries the count
     assert blocked_by(plans, Context()) == ["1 new checkov failure"]
 
 
