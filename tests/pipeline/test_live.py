@@ -57,7 +57,9 @@ def node(tmp_path: Path, name: str, *depends_on: str) -> StackNode:
     json_path = tmp_path / "synth" / name / "cdk.tf.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text("{}")
-    return StackNode(name, "dev", name, "environment", "111111111111", "sa-east-1", json_path.parent, json_path, depends_on)
+    return StackNode(
+        name, "dev", name, "environment", "111111111111", "sa-east-1", json_path.parent, json_path, depends_on
+    )
 
 
 def workspace(tmp_path: Path, stack: StackNode) -> Workspace:
