@@ -191,7 +191,7 @@ def deploy(
 
 def plan_texts(run_dir: Path) -> list[tuple[str, str]]:
     """(stack, Terraform's own text of its plan) for every stack of a run whose plan changes
-    something, in the run's order."""
+    something, by stack name."""
     texts = []
     for plan in load_run(run_dir):
         if plan.has_changes:
