@@ -136,7 +136,7 @@ def test_apply_against_aws_shows_the_plan_and_changes_nothing_when_told_no(kms):
     proc = run_cli("apply", "dev", "--stack", "kms", answer="n\n")
     assert "Traceback" not in proc.stderr and proc.returncode == EXIT_FAILED, proc.stderr
     assert "target: AWS" in proc.stderr
-    assert re.search(r"^  dev-kms  \+\d+$", proc.stdout, re.MULTILINE), proc.stdout  # what it would create
+    assert re.search(r"^  dev-kms  \+\d+\b", proc.stdout, re.MULTILINE), proc.stdout  # what it would create
     assert "Apply dev in AWS account 111111111111 (sa-east-1)?" in proc.stderr
     assert "apply cancelled: nothing was changed" in proc.stderr
     assert not state_exists(*locks.state_location(kms))
