@@ -179,7 +179,8 @@ def _table(plans: Sequence[StackPlan], promo: Promotion) -> list[str]:
         key=natural_key,
     )
     if unchanged:
-        lines += ["", f"No changes in {len(unchanged)} stacks: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
+        stacks = "stack" if len(unchanged) == 1 else "stacks"
+        lines += ["", f"No changes in {len(unchanged)} {stacks}: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
     return lines
 
 

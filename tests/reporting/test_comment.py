@@ -34,7 +34,7 @@ def test_each_kind_of_change_is_counted_and_listed(plans):
     assert "1 stack changed · +1 ~3 ±2 -1" in text
     assert "commit `0123456789ab`" in text
     assert "| dev | app | 1 | 3 | 2 | 1 |  | 1 |" in text  # the table row, with the outside change
-    assert "No changes in 1 stacks: `quiet`" in text
+    assert "No changes in 1 stack: `quiet`" in text
     assert "forces replacement: name" in text  # the queue's reason
     assert "- `aws_ssm_parameter.legacy` — removed from the code" in text
     assert "Merging applies these changes in order: `dev`" in text
