@@ -288,6 +288,8 @@ def deployment_rows(bench: Bench) -> None:
         )
         bench.ratio("naive loop / infra plan", naive.median / plan.median, ">= 2")
 
+        if CHANGE_FILE.exists():
+            raise RuntimeError(f"{CHANGE_FILE} exists: the benchmark's one-value change would overwrite it")
         CHANGE_FILE.write_text(CHANGE_TEXT)
         try:
             bench.time(
@@ -309,7 +311,7 @@ def deployment_rows(bench: Bench) -> None:
             CHANGE_FILE.unlink()
         destroy = bench.time(f"destroy {ENV}", lambda: str(len(operations.destroy(graph, names))), runs=1)
         destroy_floor, chain = floor(graph, names, "destroy", "Destruction", reverse=True)
-        bench.ratio("destroy / its floor", destroy.median / destroy_floor, "", chain)
+        bench.ratio("destroy / its floor", destroy.median / max(destroy_floor, 1.0), "", chain)
     finally:
         launcher.stop()
 

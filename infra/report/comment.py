@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from infra.config import Promotion, promotion
-from infra.report.plan import ACTIONS, MAIN, SIGNS, ResourceChange, StackPlan
+from infra.report.plan import ACTIONS, MAIN, NOT_PLANNED, SIGNS, ResourceChange, StackPlan
 from infra.report.values import natural_key
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
@@ -89,6 +89,13 @@ def code(text: str) -> str:
     ticks = max((len(run) for run in re.findall(r"`+", text)), default=0)
     pad = " " if ticks else ""
     return f"{'`' * (ticks + 1)}{pad}{text}{pad}{'`' * (ticks + 1)}"
+
+
+def plain(text: str) -> str:
+    """Text from Terraform, checkov or GitHub as plain words on one line: no HTML, no links,
+    no emphasis, no table cells and no @mentions can come out of it."""
+    text = html.escape(" ".join(text.split()), quote=False)
+    return re.sub(r"([\\`*\[\]|@~!#])", r"\\\1", text)
 
 
 def _what_merging_does(plans: Sequence[StackPlan], promo: Promotion) -> str:
@@ -174,13 +181,19 @@ def _table(plans: Sequence[StackPlan], promo: Promotion) -> list[str]:
                 f"| {p.environment} | {p.component} | {counts} | {p.others()} | {len(p.outside)} "
                 f"| {len(p.new_findings) or ''} |"
             )
-    unchanged = sorted(
-        (p.stack for p in plans if p.status == "ok" and not (p.has_changes or p.outside or p.new_findings)),
-        key=natural_key,
-    )
+    quiet = [p for p in plans if p.status == "ok" and not (p.has_changes or p.outside or p.new_findings)]
+    unchanged = sorted((p.stack for p in quiet if p.detail != NOT_PLANNED), key=natural_key)
+    skipped = sorted((p.stack for p in quiet if p.detail == NOT_PLANNED), key=natural_key)
     if unchanged:
         stacks = "stack" if len(unchanged) == 1 else "stacks"
         lines += ["", f"No changes in {len(unchanged)} {stacks}: " + ", ".join(f"`{s}`" for s in unchanged) + "."]
+    if skipped:
+        lines += [
+            "",
+            "Not planned, downstream of a change that changes no output they read: "
+            + ", ".join(f"`{s}`" for s in skipped)
+            + ".",
+        ]
     return lines
 
 
@@ -193,7 +206,7 @@ def _problems(plans: Sequence[StackPlan]) -> list[str]:
     others = [p for p in plans if p.status != "ok"]
     if others:
         lines += ["", "**Stacks without a plan:**", ""]
-        lines += [f"- `{p.stack}`: {p.status}: {_one_line(p.detail)}" for p in others]
+        lines += [f"- `{p.stack}`: {p.status}: {plain(_one_line(p.detail))}" for p in others]
     return lines
 
 

@@ -28,6 +28,8 @@ STATEFUL_TYPES = {
     "aws_dynamodb_table": "DynamoDB",
     "aws_secretsmanager_secret": "Secrets Manager",
 }
+# a stack downstream of a change whose plan changes no output it reads (infra/runner/affected.py)
+NOT_PLANNED = "not planned: no output it reads changes"
 OUTCOMES_FILE = "outcomes.json"  # written in the run folder: each stack's status, environment, component
 
 # What a reviewer must see first comes first. A resource is in one of these groups: its
@@ -201,6 +203,19 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _union(a: Any, b: Any) -> Any:
+    """Sensitivity marks of both sides, merged: a value sensitive on either side is masked on
+    both (as Terraform masks it), or the other side would show what it was."""
+    if a is True or b is True:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _union(a.get(k), b.get(k)) for k in set(a) | set(b)}
+    if isinstance(a, list) and isinstance(b, list):
+        size = max(len(a), len(b))
+        return [_union(x, y) for x, y in zip(a + [None] * (size - len(a)), b + [None] * (size - len(b)), strict=True)]
+    return a if a not in (None, False, {}, []) else b
+
+
 def _lines(change: dict[str, Any], action: str, forced: set[str]) -> list[str]:
     """The attributes that change, as diff lines, masked where Terraform marks them sensitive."""
     c = change["change"]
@@ -211,15 +226,19 @@ def _lines(change: dict[str, Any], action: str, forced: set[str]) -> list[str]:
     unknown = _as_dict(c.get("after_unknown")) if action != "delete" else {}
     before_marks, after_marks = _as_dict(c.get("before_sensitive")), _as_dict(c.get("after_sensitive"))
     lines: list[str] = []
+    tags_change = (None if _empty(before.get("tags")) else before.get("tags")) != (
+        None if _empty(after.get("tags")) else after.get("tags")
+    )
     for key in sorted(set(before) | set(after) | set(unknown), key=natural_key):
-        if key == "tags_all":  # the provider's merge of tags and default tags: tags say it
+        if key == "tags_all" and tags_change:  # the merge of tags and default tags: tags say it
             continue
         later = unknown.get(key) is True
         old, new = before.get(key), after.get(key) if later else _known(after.get(key), unknown.get(key))
         old, new = (None if _empty(old) else old), (None if _empty(new) else new)
         if old == new and not later:
             continue  # null and empty are the same to a reader (the provider mixes them)
-        shown_old, shown_new = _masked(old, before_marks.get(key)), _masked(new, after_marks.get(key))
+        marks = _union(before_marks.get(key), after_marks.get(key))
+        shown_old, shown_new = _masked(old, marks), _masked(new, marks)
         hidden = shown_old == shown_new and not later  # what changed is all sensitive
         lines += change_lines(
             key,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import ConfigError, Promotion, load_environment, promotion
-from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, render
+from infra.report.comment import SUMMARY_LIMIT, Context, blocked_by, code, plain, render
 from infra.report.plan import OUTCOMES_FILE, StackPlan, load_run
 from infra.report.values import natural_key
 
@@ -51,7 +51,7 @@ def with_new_findings(
     fresh = {k: v for k, v in load_findings(head).items() if k not in known}
     by_stack: dict[str, list[str]] = {}
     for (stack, resource, check_id), name in sorted(fresh.items(), key=lambda kv: tuple(map(natural_key, kv[0]))):
-        by_stack.setdefault(stack, []).append(f"{check_id} `{resource}`: {name}")
+        by_stack.setdefault(stack, []).append(f"{plain(check_id)} {code(resource)}: {plain(name)}")
     found = {p.stack for p in plans}
     owns = _owner(plans, target, promo or promotion())
     result = [dataclasses.replace(p, new_findings=tuple(by_stack.get(p.stack, ()))) for p in plans]

@@ -58,7 +58,6 @@ def removed(base_out: Path, head: StackGraph, environments: Iterable[str]) -> li
     return sorted(n for n in set(base.for_environments(list(environments))) - set(head.nodes))
 
 
-NOT_PLANNED = "not planned: no output it reads changes"
 _REFERENCE = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
 
 
@@ -73,7 +72,7 @@ def outputs_read(graph: StackGraph, node: StackNode) -> dict[str, set[str]]:
     text = node.json_path.read_text()
     sources = json.loads(text).get("data", {}).get("terraform_remote_state", {})
     stack_by_key = {_backend_key(graph.nodes[d]): d for d in node.depends_on}
-    source_stack = {name: stack_by_key.get(source["config"]["key"]) for name, source in sources.items()}
+    source_stack = {name: stack_by_key.get(source.get("config", {}).get("key")) for name, source in sources.items()}
     read: dict[str, set[str]] = {}
     for source, output in _REFERENCE.findall(text):
         if stack := source_stack.get(source):

@@ -53,8 +53,10 @@ class LockInfo:
 
     def age(self, now: datetime.datetime | None = None) -> str:
         """How long ago it was taken ("3h12m ago"), or "" when Created cannot be read."""
+        text = re.sub(r" ([+-]\d{4})$", r"\1", self.created.replace(" UTC", ""))  # Go's "... +0000 UTC"
+        text = re.sub(r"\.(\d+)", lambda m: "." + m[1][:6].ljust(6, "0"), text)  # Go trims trailing zeros
         try:
-            created = datetime.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", self.created.replace(" UTC", "")))
+            created = datetime.datetime.fromisoformat(text)
         except ValueError:
             return ""
         if created.tzinfo is None:
@@ -80,7 +82,7 @@ def from_terraform_output(output: str) -> LockInfo | None:
         found = _FIELD.match(line)
         if found and found[1] not in fields:
             fields[found[1]] = found[2]
-    return LockInfo.from_json(fields) if fields.get("ID") else LockInfo(id="?")
+    return LockInfo.from_json(fields) if fields.get("ID") else None  # another failure (access, network)
 
 
 def state_location(node: StackNode) -> tuple[str, str, str]:

@@ -14,10 +14,10 @@ from typing import Any
 
 from infra.errors import Failed
 from infra.paths import WORK
-from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
-from infra.runner.affected import NOT_PLANNED, changed_inputs
+from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
+from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
-from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, run_graph
+from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
 from infra.runner.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
@@ -62,13 +62,21 @@ def validate(
     """
     chosen = graph.order(names)
     root = VALIDATE_WORKSPACES / VALIDATE_ROOT
+    providers: dict[str, Any] = {}
     for name in chosen:
+        doc = json.loads(graph.nodes[name].json_path.read_text())
+        doc.pop("import", None)  # import blocks are for a root module only; they import, not validate
+        providers.update(doc.get("terraform", {}).get("required_providers", {}))
         (root / name).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(graph.nodes[name].json_path, root / name / "cdk.tf.json")
-    doc = {"module": {name: {"source": f"./{name}"} for name in chosen}}
-    (root / "cdk.tf.json").write_text(json.dumps(doc, indent=1))  # the root: no copy to prepare
+        (root / name / "cdk.tf.json").write_text(json.dumps(doc))
+    # the root names the providers too: its init must run again when a stack's providers change
+    root_doc = {"terraform": {"required_providers": providers}, "module": {n: {"source": f"./{n}"} for n in chosen}}
+    (root / "cdk.tf.json").write_text(json.dumps(root_doc, indent=1))  # the root: no copy to prepare
     node = StackNode(VALIDATE_ROOT, "", "", "", "", "", root, root / "cdk.tf.json", ())
     ws = Workspace(node, root=VALIDATE_WORKSPACES)
+    if isinstance(listener, Progress):
+        for name in chosen:
+            listener.started(name)
     started = time.monotonic()
     ws.init(backend=False)
     result = ws.run("validate", "-json", "-no-color", check=False)
@@ -78,9 +86,9 @@ def validate(
             continue
         where = diagnostic.get("range", {}).get("filename", "")
         stack = where.split("/")[0] if "/" in where else ""
-        if stack not in chosen:  # not in any stack's file: Terraform itself could not run
-            raise TerraformError(node.name, "validate", result.output, ws.log)
-        errors.setdefault(stack, []).append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}")
+        said = f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}"
+        for owner in [stack] if stack in chosen else chosen:  # in no stack's file: it is every stack's
+            errors.setdefault(owner, []).append(said)
     seconds = time.monotonic() - started
     outcomes = []
     for name in chosen:
@@ -132,7 +140,9 @@ def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
             raise Deferred(f"waits for {dep} to be applied (its outputs do not exist yet)")
 
 
-_REFRESH = re.compile(r"^\S.*: (Refreshing state|Reading|Read complete after|Still reading)")
+_NOISE = re.compile(
+    r"^(\S.*: (Refreshing state|Reading|Read complete after|Still reading)|(Acquiring|Releasing) state lock\.)"
+)
 _SAVED = "\nSaved the plan to: "
 
 
@@ -140,12 +150,17 @@ def plan_text(output: str) -> str:
     """What `terraform show PLANFILE` prints, taken from the plan's own output: without the
     refresh lines before it and the "Saved the plan to" advice after it (a second `show`
     would start the provider again only to print the same diff)."""
-    lines = output.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() and not _REFRESH.match(line)), len(lines))
+    lines = [line for line in output.splitlines() if not _NOISE.match(line)]
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     text = "\n".join(lines[start:])
     if _SAVED in text:
         text = text[: text.rindex(_SAVED)].rstrip().removesuffix("─" * 77).rstrip()
     return "\n" + text + "\n"
+
+
+def _not_planned(run_dir: Path, node: StackNode) -> str:
+    shutil.rmtree(run_dir / node.name, ignore_errors=True)  # nothing of an earlier run may stay
+    return NOT_PLANNED
 
 
 @dataclass(frozen=True)
@@ -160,7 +175,8 @@ def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> Planned:
     load its schema, which costs as much as the plan itself and says nothing when nothing changes."""
     node = ws.node
     out = run_dir / node.name
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a reused run folder: no plan of an earlier run may stay
+    out.mkdir(parents=True)
     plan_file = out / "plan.tfplan"
     args = ("plan", "-input=false", "-no-color", "-detailed-exitcode", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
     result = ws.run(*args, check=False)
@@ -195,7 +211,7 @@ def plan(
 
     def action(node: StackNode) -> str:
         if node.name in only_if_inputs_change and not changed_inputs(graph, node, run_dir):
-            return NOT_PLANNED
+            return _not_planned(run_dir, node)
         if not destroy:
             _check_upstream_applied(graph, node)
         ws = _ready(node)
@@ -251,7 +267,7 @@ def apply(
 
     def action(node: StackNode) -> str:
         if node.name in only_if_inputs_change and not changed_inputs(graph, node, run_dir):
-            return NOT_PLANNED
+            return _not_planned(run_dir, node)
         ws = _ready(node)
         planned = _save_plan(ws, run_dir)
         if planned.changed:  # resources, or only outputs: both are saved by applying

@@ -86,10 +86,14 @@ def inputs_digest() -> str:
     return _digest([*trees, PINS])
 
 
+def overrides() -> str:
+    """The variables that override the layers, as set in this process ("" when none is)."""
+    return "".join(f"{v}={os.environ[v]};" for v in (SUFFIX_VARIABLE, PROTECTION_VARIABLE) if os.environ.get(v))
+
+
 def fingerprint(sources: Iterable[Path], inputs: str | None = None) -> str:
     """A hash of the inputs, these engine files and the override variables."""
-    variables = "".join(f"{v}={os.environ.get(v, '')};" for v in (SUFFIX_VARIABLE, PROTECTION_VARIABLE))
-    parts = [inputs or inputs_digest(), _digest(sorted(sources)), variables]
+    parts = [inputs or inputs_digest(), _digest(sorted(sources)), overrides()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

@@ -9,6 +9,7 @@ workflow restores it from its cache: a pull request pays for one synth, not two.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from infra.errors import BadInput
 from infra.paths import REPO, WORK
+from infra.synth.synthesis import overrides
 
 BASE_SYNTHS = WORK / "base"
 SYNTH_RELATIVE = Path(".infra") / "synth"  # where a tree's own synth writes
@@ -33,7 +35,10 @@ def synthesize_ref(ref: str, repo: Path = REPO) -> Path:
     Kept per tree under .infra/base/, so a second plan against the same base is quick.
     """
     sha = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
-    target = BASE_SYNTHS / _git(repo, "rev-parse", f"{sha}^{{tree}}").strip()
+    key = _git(repo, "rev-parse", f"{sha}^{{tree}}").strip()
+    if variables := overrides():  # they reach the tree's synth too, and change what it writes
+        key += "-" + hashlib.sha256(variables.encode()).hexdigest()[:12]
+    target = BASE_SYNTHS / key
     if (target / SYNTH_RELATIVE / "manifest.json").is_file():
         return target / SYNTH_RELATIVE
     BASE_SYNTHS.mkdir(parents=True, exist_ok=True)

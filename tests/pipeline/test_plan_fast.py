@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.report.plan import NOT_PLANNED
 from infra.runner import operations
-from infra.runner.affected import NOT_PLANNED, changed_inputs, outputs_read
+from infra.runner.affected import changed_inputs, outputs_read
 from infra.runner.bootstrap import ensure_state_bucket
 from infra.runner.terraform import WORKSPACES, Workspace
 from infra.synth.graph import StackGraph, StackNode
@@ -156,3 +157,26 @@ def test_an_apply_that_changes_only_outputs_saves_them(stacks):
     operations.apply(graph, ["t-producer"], run_dir=stacks.run_dir())
     state = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key="t/producer/terraform.tfstate")
     assert json.loads(state["Body"].read())["outputs"]["unread"]["value"] == "nobody reads this"
+
+
+def test_the_plan_text_drops_lock_and_refresh_lines_wherever_they_come():
+    from infra.runner.operations import plan_text
+
+    output = (
+        "Acquiring state lock. This may take a few moments...\n"
+        "aws_ssm_parameter.a: Refreshing state... [id=/a]\n"
+        "data.aws_caller_identity.me: Reading...\n"
+        "data.aws_caller_identity.me: Read complete after 0s [id=1]\n"
+        "\nNo changes. Your infrastructure matches the configuration.\n"
+        "Releasing state lock. This may take a few moments...\n"
+    )
+    assert plan_text(output) == "\nNo changes. Your infrastructure matches the configuration.\n"
+
+
+def test_a_reused_run_folder_keeps_no_plan_of_an_earlier_run(stacks):
+    graph = stacks.graph(producer("v1", tag="d"))
+    run_dir = stacks.run_dir()
+    operations.plan(graph, ["t-producer"], run_dir=run_dir)
+    assert (run_dir / "t-producer" / "plan.json").is_file()  # this run changes a tag
+    operations.plan(stacks.graph(producer("v1")), ["t-producer"], run_dir=run_dir)  # the same folder again
+    assert not (run_dir / "t-producer" / "plan.json").exists()  # nothing changes now: no old JSON

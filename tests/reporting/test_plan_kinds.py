@@ -298,6 +298,29 @@ def test_sensitive_parts_stay_masked_inside_documents():
     assert '+ note = "y"' in text
 
 
+def test_a_value_sensitive_on_one_side_is_masked_on_both():
+    """Terraform masks both sides when either is sensitive; else the old secret shows."""
+    before = {"variables": {"TOKEN": "old-secret", "MODE": "a"}}
+    after = {"variables": {"TOKEN": "new-secret", "MODE": "a"}}
+    change = _change(
+        "aws_lambda_function.f",
+        ["update"],
+        {"environment": [before]},
+        {"environment": [after]},
+        change={"before_sensitive": {}, "after_sensitive": {"environment": [{"variables": {"TOKEN": True}}]}},
+    )
+    text = render([from_plan("dev-app", "dev", "app", _plan(change))], Context())
+    assert "old-secret" not in text and "new-secret" not in text
+
+
+def test_a_default_tags_change_shows_in_tags_all():
+    """Only tags_all moves when default tags change: hiding it would show an update of nothing."""
+    old, new = {"tags": {}, "tags_all": {"Owner": "a"}}, {"tags": {}, "tags_all": {"Owner": "b"}}
+    change = _change("aws_sqs_queue.q", ["update"], old, new)
+    text = render([from_plan("dev-app", "dev", "app", _plan(change))], Context())
+    assert "tags_all" in text and '"b"' in text
+
+
 def test_markdown_from_terraform_stays_escaped():
     change = _change("aws_s3_object.o", ["no-op"], {"key": "k"}, {"key": "k"}, change={"importing": {"id": "a`b|c"}})
     change["address"] = 'aws_s3_object.o["x`y"]'
@@ -408,3 +431,12 @@ def test_the_mixed_plan_comment_matches_the_reviewed_snapshot(tmp_path):
         SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(text)
     assert text == SNAPSHOT.read_text(), "the comment changed: review it and refresh the snapshot"
+
+
+def test_a_failed_stacks_error_text_cannot_become_markup():
+    detail = "Error: bad <!-- hides the rest --> ping @platform-team, see [here](https://evil.example) | cell"
+    failed = StackPlan("dev-app", "dev", "app", status="failed", detail=detail)
+    text = render([failed], Context())
+    assert "<!--" not in text and "[here](" not in text and " @platform-team" not in text
+    assert "\\@platform-team" in text and "\\| cell" in text
+    _well_formed(text)

@@ -59,3 +59,21 @@ def test_the_unlock_command_names_an_environment_that_selects_the_stack():
     assert unlock_command("dev-pr42-kms") == "infra unlock dev dev-pr42-kms"  # ENVIRONMENT_SUFFIX=pr42
     assert unlock_command("prod-sa-east-1-account") == "infra unlock prod prod-sa-east-1-account"
     assert unlock_command("nonprod-sa-east-1-account").split()[2] in ("dev", "staging")
+
+
+def test_a_lock_error_without_lock_info_is_not_taken_for_a_held_lock():
+    """AccessDenied or a missing bucket also say "Error acquiring the state lock": their own
+    error must reach the person, not advice to unlock a lock that nobody holds."""
+    denied = MET.split("Lock Info:")[0].replace("StatusCode: 412", "StatusCode: 403")
+    assert from_terraform_output(denied) is None
+
+
+def test_the_age_reads_every_way_go_writes_a_time():
+    now = datetime.datetime(2026, 11, 23, 18, 0, 0, 900000, tzinfo=datetime.UTC)
+    for created in (
+        "2026-11-23 17:36:10.764010816 +0000 UTC",  # Terraform's error text
+        "2026-11-23 17:36:10.7 +0000 UTC",  # trailing zeros trimmed
+        "2026-11-23T17:36:10.76Z",  # the lock file's JSON
+        "2026-11-23T17:36:10Z",
+    ):
+        assert LockInfo(id="x", created=created).age(now) == "23m50s ago", created
