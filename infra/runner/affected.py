@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.runner.locks import state_location
 from infra.synth.graph import StackGraph, StackNode
 from infra.synth.manifest import normalized, read_manifest
 
@@ -61,17 +62,12 @@ def removed(base_out: Path, head: StackGraph, environments: Iterable[str]) -> li
 _REFERENCE = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
 
 
-def _backend_key(node: StackNode) -> str:
-    key: str = json.loads(node.json_path.read_text())["terraform"]["backend"]["s3"]["key"]
-    return key
-
-
 def outputs_read(graph: StackGraph, node: StackNode) -> dict[str, set[str]]:
     """{upstream stack: the outputs of it that this stack reads}. CDKTF reads another stack's
     outputs through a `terraform_remote_state` data source; its backend key names the stack."""
     text = node.json_path.read_text()
     sources = json.loads(text).get("data", {}).get("terraform_remote_state", {})
-    stack_by_key = {_backend_key(graph.nodes[d]): d for d in node.depends_on}
+    stack_by_key = {state_location(graph.nodes[d])[1]: d for d in node.depends_on}
     source_stack = {name: stack_by_key.get(source.get("config", {}).get("key")) for name, source in sources.items()}
     read: dict[str, set[str]] = {}
     for source, output in _REFERENCE.findall(text):

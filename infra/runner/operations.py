@@ -18,6 +18,7 @@ from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
 from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
+from infra.runner.locks import state_location
 from infra.runner.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
@@ -120,11 +121,6 @@ def new_run_dir(verb: str) -> Path:
     return path
 
 
-def _backend(node: StackNode) -> dict[str, Any]:
-    backend: dict[str, Any] = json.loads(node.json_path.read_text())["terraform"]["backend"]["s3"]
-    return backend
-
-
 def _ready(node: StackNode) -> Workspace:
     """A stack's workspace, initialised with its backend (AWS settings from the process env)."""
     ws = Workspace(node, env=terraform_env())
@@ -135,8 +131,7 @@ def _ready(node: StackNode) -> Workspace:
 
 def _check_upstream_applied(graph: StackGraph, node: StackNode) -> None:
     for dep in node.depends_on:
-        backend = _backend(graph.nodes[dep])
-        if not state_exists(backend["bucket"], backend["key"], backend["region"]):
+        if not state_exists(*state_location(graph.nodes[dep])):
             raise Deferred(f"waits for {dep} to be applied (its outputs do not exist yet)")
 
 
@@ -285,8 +280,7 @@ def destroy(
     """Destroy each stack, consumers before producers."""
 
     def action(node: StackNode) -> str:
-        backend = _backend(node)
-        if not state_exists(backend["bucket"], backend["key"], backend["region"]):
+        if not state_exists(*state_location(node)):
             return "nothing deployed"
         ws = _ready(node)
         ws.run("destroy", "-auto-approve", "-input=false", "-no-color", LOCK_TIMEOUT)
