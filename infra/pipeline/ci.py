@@ -95,7 +95,7 @@ def plan_workflow(
             deployed = f"base applied ({len(existing)} stacks); "
         if names:
             downstream = [a.stack for a in chosen if not a.direct]
-            operations.plan(graph, names, run_dir=run_dir, only_if_inputs_change=downstream)
+            operations.plan(graph, names, run_dir=run_dir, only_if_inputs_change=downstream, lock=False)
         else:
             operations.write_outcomes(graph, [], run_dir)
         ctx = Context(target=env, marker=marker("plan", env, None))

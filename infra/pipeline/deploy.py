@@ -11,7 +11,7 @@ from typing import Any
 from infra.config import ConfigError, environment_names, load_environment
 from infra.console import err
 from infra.runner import affected, operations
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket
 from infra.runner.executor import Listener
 from infra.synth import synthesize
 from infra.synth.graph import StackGraph
@@ -21,12 +21,17 @@ VERBS = ("plan", "apply", "destroy")
 
 
 def target(env: str, emulator: bool) -> str:
-    """Point this process (boto3, and Terraform through it) at the emulator when asked; say where."""
+    """Point this process (boto3, and Terraform through it) at the emulator when asked; say where.
+
+    On the emulator this process is also the account's administrator: the state bucket is
+    bootstrapped there (on AWS that is `infra bootstrap`'s job alone)."""
     if not emulator:
         return "AWS (credentials from the environment)"
     from infra.emulator.seed import emulate
 
-    running, _ = emulate(load_environment(env).config)
+    cfg = load_environment(env).config
+    running, _ = emulate(cfg)
+    ensure_state_bucket(cfg.account.state_bucket, cfg.region)
     return f"emulator {running.endpoint} (account {running.account_id})"
 
 
@@ -91,15 +96,27 @@ def deploy(
             return run_dir
         stacks, downstream = found.stacks, found.downstream
     err.print(f"target: {target(env, emulator)}", markup=False)
+    err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
     result = synthesize([env])
     names = select(result.graph, env, stacks)
     if verb == "destroy":
         operations.destroy(result.graph, names, workers=workers, listener=listener)
         return None
-    err.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region), markup=False)
     run_dir = run_dir or operations.new_run_dir(verb)
-    run = operations.plan if verb == "plan" else operations.apply
-    run(result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream)
+    if verb == "plan":  # read-only: no lock file, nothing written to the state bucket
+        operations.plan(
+            result.graph,
+            names,
+            run_dir=run_dir,
+            workers=workers,
+            listener=listener,
+            only_if_inputs_change=downstream,
+            lock=False,
+        )
+    else:
+        operations.apply(
+            result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream
+        )
     return run_dir
 
 
