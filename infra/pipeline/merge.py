@@ -1,0 +1,113 @@
+"""A merge's apply for one environment: what changed since the last applied commit, from
+the plans that were reviewed, under the gates; then the record moves.
+
+The stacks come from the environment's record (infra/runner/record.py), not from the push's
+previous head, so a cancelled or failed run is caught up by the next one. The plans come
+from the merge queue's saved plans for this commit (infra/runner/saved.py); without them,
+each stack is re-planned and must match the plan reviewed on the pull request, or a person
+re-runs with an explicit override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.runner import affected, operations, saved
+from infra.runner.executor import Listener
+from infra.runner.record import read_record
+from infra.synth.graph import StackGraph
+
+
+@dataclass(frozen=True)
+class Merged:
+    run_dir: Path
+    stacks: list[str]
+    said: list[str] = field(default_factory=list)
+
+
+def stacks_since_record(
+    env: str,
+    *,
+    bucket: str,
+    region: str,
+    commit: str,
+    graph: StackGraph,
+    head_out: Path,
+    synth_ref: Callable[[str], Path],
+) -> tuple[list[str], list[str], list[str]]:
+    """(stacks, of those the downstream-only ones, what was said): the environment's stacks a
+    change since its last applied commit affects; every stack when nothing was recorded."""
+    record = read_record(bucket, region, env)
+    if record is None:
+        names = graph.for_environments([env])
+        return names, [], [f"{env}: no commit recorded as applied: every stack ({len(names)})"]
+    if record.commit == commit:
+        return [], [], [f"{env}: {commit[:12]} is already applied ({record.applied_at})"]
+    base_out = synth_ref(record.commit)
+    chosen = affected.compare(base_out, graph, head_out, [env])
+    said = [f"{env}: last applied {record.commit[:12]} ({record.applied_at}); applying what changed since"]
+    said += [f"affected: {a.stack} ({a.reason})" for a in chosen]
+    said += [
+        f"removed: {n} is gone from the code; its resources stay" for n in affected.removed(base_out, graph, [env])
+    ]
+    return [a.stack for a in chosen], [a.stack for a in chosen if not a.direct], said
+
+
+class NothingReviewed(saved.Refused):
+    """No saved plan and no reviewed plan: only a person's explicit override applies."""
+
+
+def apply_merge(
+    env: str,
+    *,
+    commit: str,
+    graph: StackGraph,
+    head_out: Path,
+    synth_ref: Callable[[str], Path],
+    bucket: str,
+    region: str,
+    run_dir: Path,
+    allow_stateful: bool = False,
+    reviewed: Mapping[str, saved.Actions] | None = None,
+    override: bool = False,
+    workers: int | None = None,
+    listener: Listener | None = None,
+) -> Merged:
+    """Apply the environment's stacks affected since its record, from the reviewed plans.
+    The record is not moved here: the caller does, after the probes passed."""
+    names, downstream, said = stacks_since_record(
+        env, bucket=bucket, region=region, commit=commit, graph=graph, head_out=head_out, synth_ref=synth_ref
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not names:
+        operations.write_outcomes(graph, [], run_dir)
+        return Merged(run_dir, [], [*said, f"no stack of {env} to apply"])
+    plans = saved.load(
+        bucket=bucket, region=region, env=env, commit=commit, dest=run_dir.with_name(run_dir.name + "-saved")
+    )
+    if plans is not None:
+        said.append(f"the merge queue's plans for {commit[:12]}: {len(plans.stacks)} stacks")
+    elif override:
+        said.append("no saved plans; override: re-planned and applied without comparing with a reviewed plan")
+    elif reviewed is None:
+        operations.write_outcomes(graph, [], run_dir)
+        raise NothingReviewed(
+            f"{env}: no plan saved by the merge queue for {commit[:12]}, and no plan reviewed on its pull request: "
+            "nothing applied (re-run with the override to re-plan and apply)"
+        )
+    else:
+        said.append(f"no saved plans: re-planned and compared with the reviewed plan ({len(reviewed)} stacks)")
+    saved.apply_reviewed(
+        graph,
+        names,
+        run_dir=run_dir,
+        saved=plans,
+        reviewed=None if override else reviewed,
+        allow_stateful=allow_stateful,
+        only_if_inputs_change=downstream,
+        workers=workers,
+        listener=listener,
+    )
+    return Merged(run_dir, names, said)

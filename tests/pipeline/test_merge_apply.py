@@ -1,0 +1,199 @@
+"""Merge applies exactly what was reviewed, and no merge is ever lost (issue 10).
+
+The whole sequence on the emulator with two tiny real stacks (tests/pipeline/tiny.py):
+the merge queue plans a commit read-only and saves the plans in the state bucket; the apply
+of that commit uses those plan files, refuses any that no longer match, keeps the stateful
+gate, and computes its stacks from the environment's last-applied record, so a run that was
+cancelled is caught up by the next. The tests run in order on one emulator: each starts
+from where the previous one left the deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.pipeline.merge import NothingReviewed, apply_merge
+from infra.report.plan import OUTCOMES_FILE
+from infra.runner import affected, operations, saved
+from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.operations import OperationFailed
+from infra.runner.record import read_record, write_record
+from infra.runner.terraform import WORKSPACES
+from tests.pipeline import tiny
+
+pytestmark = pytest.mark.terraform
+
+
+class World:
+    """Commits (synth folders by label), the merge queue's run, and the merge's apply."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.commits: dict[str, Path] = {}
+        self.runs = 0
+
+    def commit(self, label: str, producer: dict[str, Any], consumer: dict[str, Any]) -> None:
+        self.commits[label] = tiny.synth(self.root / "synth", label, producer, consumer)
+
+    def run_dir(self, what: str) -> Path:
+        self.runs += 1
+        return self.root / "runs" / f"{self.runs}-{what}"
+
+    def queue(self, label: str, base: str) -> Path:
+        """The merge queue's run: plan what changed since base (read-only), save the plans."""
+        head_out = self.commits[label]
+        graph = tiny.graph(head_out)
+        chosen = affected.compare(self.commits[base], graph, head_out, [tiny.ENV])
+        run_dir = self.run_dir(f"queue-{label}")
+        downstream = [a.stack for a in chosen if not a.direct]
+        operations.plan(graph, [a.stack for a in chosen], run_dir=run_dir, only_if_inputs_change=downstream, lock=False)
+        saved.save(graph, run_dir, bucket=tiny.BUCKET, region=tiny.REGION, env=tiny.ENV, commit=label)
+        return run_dir
+
+    def merge(self, label: str, *, head: str | None = None, **options: Any) -> Path:
+        """The push-to-main run for commit `label` (synth `head`, default the same): apply,
+        then move the record (the probes would run between)."""
+        head_out = self.commits[head or label]
+        run_dir = self.run_dir(f"apply-{label}")
+        apply_merge(
+            tiny.ENV,
+            commit=label,
+            graph=tiny.graph(head_out),
+            head_out=head_out,
+            synth_ref=self.commits.__getitem__,
+            bucket=tiny.BUCKET,
+            region=tiny.REGION,
+            run_dir=run_dir,
+            **options,
+        )
+        write_record(tiny.BUCKET, tiny.REGION, tiny.ENV, label)
+        return run_dir
+
+
+def _log_since(stack: str, size: int) -> list[str]:
+    text = (WORKSPACES / stack / "terraform.log").read_text()[size:]
+    return re.findall(r"^\$ terraform (\w+)", text, flags=re.MULTILINE)
+
+
+def _log_size(stack: str) -> int:
+    log = WORKSPACES / stack / "terraform.log"
+    return log.stat().st_size if log.is_file() else 0
+
+
+def _record() -> str | None:
+    record = read_record(tiny.BUCKET, tiny.REGION, tiny.ENV)
+    return record.commit if record else None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from infra.emulator import launcher
+
+    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
+        ensure_state_bucket(tiny.BUCKET, tiny.REGION)  # the administrator's bootstrap
+        here = World(tmp_path_factory.mktemp("merge"))
+        here.commit("c0", tiny.producer("v1", bucket=True), tiny.consumer())
+        here.merge("c0", override=True)  # the first deployment: no record, every stack
+        yield here
+
+
+def test_a_first_apply_without_a_record_applies_every_stack_and_records_it(world):
+    assert _record() == "c0"
+    assert tiny.parameter("/t/copy") == "v1"
+
+
+def test_a_merged_change_is_applied_from_the_reviewed_plan_files(world):
+    world.commit("c1", tiny.producer("v2", bucket=True), tiny.consumer())
+    queued = world.queue("c1", base="c0")
+    objects = boto3.client("s3", region_name=tiny.REGION).list_objects_v2(Bucket=tiny.BUCKET, Prefix="plans/t/c1/")
+    keys = {o["Key"] for o in objects["Contents"]}
+    assert "plans/t/c1/t-producer/plan.tfplan" in keys
+    head = boto3.client("s3", region_name=tiny.REGION).head_object(
+        Bucket=tiny.BUCKET, Key="plans/t/c1/t-producer/plan.tfplan"
+    )
+    assert head["ServerSideEncryption"] == "aws:kms"
+
+    before = _log_size("t-producer")
+    run_dir = world.merge("c1")
+    assert _log_since("t-producer", before) == ["apply"]  # the saved plan file: no plan made at apply
+    outcomes = {name: o["detail"] for name, o in json.loads((run_dir / OUTCOMES_FILE).read_text()).items()}
+    assert outcomes["t-producer"].startswith("applied the saved plan")
+    assert (run_dir / "t-producer" / "plan.tfplan").read_bytes() == (queued / "t-producer" / "plan.tfplan").read_bytes()
+    # the consumer reads the output that changed: its queue plan saw the old value, so it is planned after
+    assert "planned at apply (reads t-producer.cross-stack-output-name" in outcomes["t-consumer"]
+    assert tiny.parameter("/t/source") == "v2" and tiny.parameter("/t/copy") == "v2"
+    assert _record() == "c1"
+
+
+def test_a_saved_plan_for_another_synth_is_refused(world):
+    world.commit("c2", tiny.producer("v3", bucket=True), tiny.consumer())
+    world.commit("c2-edited", tiny.producer("v4", bucket=True), tiny.consumer())
+    world.queue("c2", base="c1")
+    with pytest.raises(OperationFailed, match="differs from the one the merge queue planned: re-plan needed"):
+        world.merge("c2", head="c2-edited")
+    assert tiny.parameter("/t/source") == "v2" and _record() == "c1"
+
+
+def test_a_stale_saved_plan_is_reported_as_stale_not_as_a_crash(world):
+    world.commit("c3", tiny.producer("v3", bucket=True), tiny.consumer())
+    world.queue("c3", base="c1")
+    # the state moves after the queue planned (someone applied c2-edited by hand)
+    graph = tiny.graph(world.commits["c2-edited"])
+    operations.apply(graph, ["t-producer"], run_dir=world.run_dir("by-hand"))
+    with pytest.raises(OperationFailed) as failed:
+        world.merge("c3")
+    assert f"t-producer: {saved.STALE}: the state changed after the merge queue planned it" in str(failed.value)
+    assert tiny.parameter("/t/source") == "v4" and _record() == "c1"
+
+
+def test_a_stateful_delete_is_refused_at_apply_without_approval(world):
+    world.commit("c4", tiny.producer("v4"), tiny.consumer())  # the bucket is removed from the code
+    world.queue("c4", base="c1")
+    with pytest.raises(
+        OperationFailed, match=r"stateful delete/replace not approved: delete aws_s3_bucket.data \(S3\)"
+    ):
+        world.merge("c4")
+    assert boto3.client("s3", region_name=tiny.REGION).head_bucket(Bucket="tiny-data")  # still there
+    assert _record() == "c1"
+    world.merge("c4", allow_stateful=True)  # label and approval: the same saved plan applies
+    assert _record() == "c4"
+
+
+def test_a_cancelled_runs_change_is_applied_by_the_next_run(world):
+    world.commit("c5", tiny.producer("v5"), tiny.consumer())  # change A (producer)
+    world.queue("c5", base="c4")
+    # c5's apply is cancelled (a newer run queued): nothing applied, the record stays at c4
+    world.commit("c6", tiny.producer("v5"), tiny.consumer("-b"))  # change B (consumer)
+    world.queue("c6", base="c5")
+    # what `--affected-since ${{ github.event.before }}` chose: only B, so A was lost
+    assert [
+        a.stack
+        for a in affected.compare(world.commits["c5"], tiny.graph(world.commits["c6"]), world.commits["c6"], [tiny.ENV])
+    ] == ["t-consumer"]
+    world.merge("c6")
+    assert tiny.parameter("/t/source") == "v5"  # change A, from the cancelled run
+    assert tiny.parameter("/t/copy") == "v5-b"  # change B, planned after A (its input moved)
+    assert _record() == "c6"
+
+
+def test_without_saved_plans_the_apply_matches_the_reviewed_plan_or_stops(world):
+    world.commit("c7", tiny.producer("v7"), tiny.consumer("-b"))
+    with pytest.raises(NothingReviewed, match="no plan saved by the merge queue for c7"):
+        world.merge("c7")
+    reviewed = {"t-producer": frozenset({("aws_ssm_parameter.source", "delete")})}
+    with pytest.raises(OperationFailed) as failed:
+        world.merge("c7", reviewed=reviewed)
+    message = str(failed.value)
+    assert "differs from the plan reviewed on the pull request" in message
+    assert "only reviewed: delete aws_ssm_parameter.source" in message
+    assert "only now: update aws_ssm_parameter.source" in message
+    assert tiny.parameter("/t/source") == "v5" and _record() == "c6"
+    world.merge("c7", reviewed={"t-producer": frozenset({("aws_ssm_parameter.source", "update")})})
+    assert tiny.parameter("/t/source") == "v7" and _record() == "c7"
