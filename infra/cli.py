@@ -403,6 +403,63 @@ def ci_environments() -> None:
     out.print(json.dumps(list(promotion().order)), markup=False, highlight=False)
 
 
+@ci_app.command("save-plans")
+def ci_save_plans(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit the plans are for.")],
+    run_dir: Annotated[Path, typer.Option(help="The plan run to save.")],
+    emulator: UseEmulator = False,
+) -> None:
+    """The merge queue's run: store its plans in the state bucket (plans/ENV/COMMIT/, KMS)."""
+    from infra.pipeline.deploy import target
+    from infra.runner import saved
+    from infra.synth import synthesize
+
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    cfg = load_environment(env).config
+    graph = synthesize(environment_names()).graph
+    region = cfg.region
+    out.print(saved.save(graph, run_dir, bucket=cfg.account.state_bucket, region=region, env=env, commit=commit))
+
+
+@ci_app.command("apply-merge")
+def ci_apply_merge(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The merged commit (main's head).")],
+    run_dir: Annotated[Path, typer.Option(help="Write plans and logs here.")],
+    override: Annotated[
+        bool, typer.Option(help="No saved or reviewed plan: re-plan and apply anyway (a person's decision).")
+    ] = False,
+    emulator: UseEmulator = False,
+    workers: Workers = None,
+) -> None:
+    """Apply the stacks changed since ENV's last applied commit, from the reviewed plans."""
+    from infra.pipeline.merge import merge_apply
+
+    merged = merge_apply(
+        env, commit=commit, run_dir=run_dir, override=override, emulator=emulator, workers=workers, listener=_report
+    )
+    _said(merged.said)
+    out.print(f"plans and logs: {merged.run_dir}", markup=False)
+
+
+@ci_app.command("record")
+def ci_record(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit applied and probed.")],
+    emulator: UseEmulator = False,
+) -> None:
+    """Move ENV's last-applied record to COMMIT (after its apply and probes succeeded)."""
+    from infra.pipeline.deploy import target
+    from infra.report.publish import run_url
+    from infra.runner.record import write_record
+
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    cfg = load_environment(env).config
+    record = write_record(cfg.account.state_bucket, cfg.region, env, commit, run_url())
+    out.print(f"{env}: last applied {record.commit} ({record.applied_at})", markup=False)
+
+
 @app.command()
 def toolchain(
     quiet: Annotated[bool, typer.Option(help="Only write the config.")] = False,

@@ -140,8 +140,13 @@ def test_plan_runs_on_pull_requests_and_the_merge_queue_and_only_same_repo_branc
     assert plan["strategy"]["matrix"]["environment"] == "${{ fromJSON(needs.scan.outputs.environments) }}"
     assert "infra ci environments" in " ".join(s.get("run", "") for s in scan["steps"])
     runs = " ".join(s.get("run", "") for s in plan["steps"])
-    assert 'infra ci role "$ENVIRONMENT" plan' in runs  # the read-only role
+    assert 'infra ci role "$ENVIRONMENT" "$PURPOSE"' in runs
+    role = next(s for s in plan["steps"] if s.get("id") == "role")
+    assert role["env"]["PURPOSE"] == "${{ github.event_name == 'merge_group' && 'queue' || 'plan' }}"
     assert "--affected-since" in runs and "infra comment" in runs and "--post" in runs
+    save = next(s for s in plan["steps"] if "save-plans" in s.get("run", ""))
+    assert save["if"] == "github.event_name == 'merge_group'"  # only the queue's run writes plans/
+    assert "INFRA_ALLOW_STATEFUL" not in str(doc)  # the gate reads GitHub's API, never the event
 
 
 def test_ci_environments_prints_the_promotion_order():
@@ -186,17 +191,23 @@ def test_no_workflow_uploads_plan_files_as_artifacts():
                     assert not item.startswith("runs/") or item.endswith(".md"), f"{path.name}: uploads {item}"
 
 
-def test_apply_goes_dev_staging_prod_and_never_cancels():
+def test_apply_goes_in_promotion_order_catches_up_from_the_record_and_never_cancels():
+    from infra.config import promotion
+
     doc = load("apply.yml")
-    assert doc["on"] == {"push": {"branches": ["main"]}}  # every push: a later run catches up a lost one
+    assert doc["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}  # every push; re-runs
     jobs = doc["jobs"]
-    assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
+    assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == list(promotion().order)
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    assert "github.event.before" not in str(doc)  # a cancelled run's change would be lost
     deploy = load("deploy.yml")["jobs"]["apply"]
     assert deploy["environment"] == "${{ inputs.environment }}"  # prod's reviewers guard it
     assert deploy["concurrency"] == {"group": "apply-${{ inputs.environment }}", "cancel-in-progress": False}
-    runs = " ".join(s.get("run", "") for s in deploy["steps"])
-    assert 'infra ci role "$ENVIRONMENT" apply' in runs and "infra probe" in runs and "--kind apply" in runs
+    runs = [s.get("run", "") for s in deploy["steps"]]
+    assert any('infra ci role "$ENVIRONMENT" apply' in r for r in runs)
+    order = [next(i for i, r in enumerate(runs) if word in r) for word in ("apply-merge", "infra probe", "ci record")]
+    assert order == sorted(order)  # the record moves only after the apply and the probes passed
+    assert "--kind apply" in " ".join(runs)
 
 
 def test_compliance_is_scheduled_and_files_drift_issues():

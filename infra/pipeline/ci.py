@@ -21,6 +21,7 @@ from infra.pipeline.phases import Loop, PhaseFailed
 ROLE_NAMES = {
     "plan": "infra-github-plan",  # read-only, plus the state bucket's lock files
     "apply": "infra-github-apply",  # may change the account's resources
+    "queue": "infra-github-queue",  # the plan role, plus writing plans/ (merge queue refs only)
 }
 CI_RUNS = WORK / "ci"
 

@@ -10,6 +10,7 @@ re-runs with an explicit override.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,3 +112,57 @@ def apply_merge(
         listener=listener,
     )
     return Merged(run_dir, names, said)
+
+
+def merge_apply(
+    env: str,
+    *,
+    commit: str,
+    run_dir: Path,
+    override: bool = False,
+    emulator: bool = False,
+    pr: int | None = None,
+    workers: int | None = None,
+    listener: Listener | None = None,
+) -> Merged:
+    """`infra ci apply-merge`: the push-to-main job's apply of one environment.
+
+    The stateful gate reads the merged pull request through GitHub's API (GITHUB_TOKEN);
+    without GitHub (locally) stateful deletes/replaces are refused."""
+    from infra.config import environment_names, load_environment
+    from infra.console import err
+    from infra.pipeline.deploy import target
+    from infra.runner.bootstrap import require_state_bucket
+    from infra.synth import synthesize
+    from infra.synth.tree import synthesize_ref
+
+    cfg = load_environment(env).config
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
+    allow, said = False, []
+    if os.environ.get("GITHUB_TOKEN"):
+        from infra.report.approval import stateful_approval
+        from infra.report.github import GitHub
+
+        github = GitHub.from_env()
+        pr = pr or github.pull_for_commit(commit)
+        if pr is not None:
+            approval = stateful_approval(github, pr)
+            allow = approval.allowed
+            said.append(f"stateful deletes/replaces {'allowed' if allow else 'blocked'}: {approval.why}")
+    head = synthesize(environment_names())
+    merged = apply_merge(
+        env,
+        commit=commit,
+        graph=head.graph,
+        head_out=head.outdir,
+        synth_ref=synthesize_ref,
+        bucket=cfg.account.state_bucket,
+        region=cfg.region,
+        run_dir=run_dir,
+        allow_stateful=allow,
+        override=override,
+        workers=workers,
+        listener=listener,
+    )
+    return Merged(merged.run_dir, merged.stacks, said + merged.said)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final, cast
 
 import githubkit
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
@@ -132,6 +132,28 @@ class GitHub:
             pulls = repos.list_pull_requests_associated_with_commit(self.owner, self.name, sha).parsed_data
         merged = [p for p in pulls if p.merged_at] or pulls
         return merged[0].number if merged else None
+
+    def pull(self, number: int) -> dict[str, Any]:
+        """A pull request as GitHub sends it (labels, author, head commit)."""
+        pulls = self._kit.rest(API_VERSION).pulls
+        with self._errors():
+            found = cast(dict[str, Any], pulls.get(self.owner, self.name, number).json())
+        return found
+
+    def reviews(self, number: int) -> list[dict[str, Any]]:
+        """Every review of a pull request, oldest first, as GitHub sends them."""
+        pulls = self._kit.rest(API_VERSION).pulls
+        found: list[dict[str, Any]] = []
+        with self._errors():
+            for page in range(1, 100):
+                batch = cast(
+                    list[dict[str, Any]],
+                    pulls.list_reviews(self.owner, self.name, number, per_page=100, page=page).json(),
+                )
+                if not batch:
+                    break
+                found += batch
+        return found
 
     # --- issues (drift) ---------------------------------------------------------------
 

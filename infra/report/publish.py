@@ -181,6 +181,12 @@ def publish(
             pr = github.pull_for_commit(sha)
             if pr is None:
                 said.append(f"no pull request contains {sha[:12]}: nothing to comment on")
+    if github is not None and pr is not None and kind == "plan":  # the gate reads GitHub, never an input
+        from infra.report.approval import stateful_approval
+
+        approval = stateful_approval(github, pr)
+        allow_stateful = approval.allowed
+        said.append(f"stateful deletes/replaces {'allowed' if approval.allowed else 'blocked'}: {approval.why}")
     ctx = Context(
         kind=kind,
         target=target,

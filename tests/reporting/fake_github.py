@@ -49,6 +49,8 @@ class FakeGitHub:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     pulls: dict[str, list[int]] = field(default_factory=dict)  # commit sha -> pull requests
+    open_pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> labels, author, head
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # number -> reviews, oldest first
     url: str = "http://127.0.0.1"  # the API's address, set when the server starts
     _next_id: int = 1000
 
@@ -254,6 +256,36 @@ class FakeGitHub:
             "auto_merge": None,
         }
 
+    def open_pull(self, number: int, *, author: str, head: str, labels: tuple[str, ...] = ()) -> None:
+        """A pull request as `GET /pulls/N` answers (the fields the gate reads, and more)."""
+        self.open_pulls[number] = {
+            **self._pull(number, head),
+            "merged_at": None,
+            "closed_at": None,
+            "state": "open",
+            "user": self.user(author),
+            "head": {**self._pull(number, head)["head"], "sha": head},
+            "labels": [self._label(name) for name in labels],
+        }
+
+    def review(self, number: int, *, login: str, state: str, commit: str) -> None:
+        rid = self._id()
+        self.reviews.setdefault(number, []).append(
+            {
+                "id": rid,
+                "node_id": f"PRR_fake{rid}",
+                "user": self.user(login),
+                "body": "",
+                "state": state,
+                "html_url": f"{HTML}/{self.repository}/pull/{number}#pullrequestreview-{rid}",
+                "pull_request_url": f"{self.url}/repos/{self.repository}/pulls/{number}",
+                "_links": {},
+                "submitted_at": _now(),
+                "commit_id": commit,
+                "author_association": "MEMBER",
+            }
+        )
+
     # --- GitHub's behaviour ---------------------------------------------------------
 
     def _page(self, path: str, items: list[Any]) -> tuple[int, dict[str, str], Any]:
@@ -293,6 +325,11 @@ class FakeGitHub:
             return 404, {}, NOT_FOUND
         if method == "GET" and (m := re.fullmatch(rf"{repo}/commits/(\w+)/pulls", route)):
             return 200, {}, [self._pull(n, m[1]) for n in self.pulls.get(m[1], [])]
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/pulls/(\d+)", route)):
+            found = self.open_pulls.get(int(m[1]))
+            return (200, {}, found) if found else (404, {}, NOT_FOUND)
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/pulls/(\d+)/reviews", route)):
+            return self._page(path, self.reviews.get(int(m[1]), []))
         if method == "GET" and route == f"{repo}/issues":
             wanted = set(filter(None, query.get("labels", "").split(",")))
             state = query.get("state", "open")
