@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,8 +20,10 @@ from typer._click.exceptions import ClickException  # typer 0.29 ships its own c
 
 from infra.config import ConfigError, environment_names, load_environment, promotion
 from infra.console import err, out
-from infra.errors import EXIT_FAILED, DriftFound, Failed, classify
-from infra.runner.executor import Outcome
+from infra.errors import EXIT_FAILED, BadInput, DriftFound, Failed, classify
+
+if TYPE_CHECKING:
+    from infra.runner.live import RunView
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 emulator_app = typer.Typer(no_args_is_help=True, help="The local AWS emulator (moto server, with our fixes).")
@@ -32,6 +35,13 @@ Envs = Annotated[list[str] | None, typer.Argument(help="Environments (default: a
 Workers = Annotated[int | None, typer.Option(help="Parallel stacks (default: cores).")]
 UseEmulator = Annotated[bool, typer.Option("--emulator", help="Target the local emulator (started if needed).")]
 Stack = Annotated[list[str] | None, typer.Option("--stack", help="Only these stacks (names or components).")]
+Exclude = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Not these stacks (names or components, as --stack).")
+]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Stream Terraform's output as it comes (one stack: see --stack).")
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before changing AWS (workflows pass it).")]
 AffectedSince = Annotated[
     str | None, typer.Option(help="Only stacks whose synthesized JSON differs from this git ref's, and consumers.")
 ]
@@ -47,11 +57,21 @@ def _said(lines: list[str]) -> None:
         err.print(line, markup=False)
 
 
-def _report(outcome: Outcome) -> None:
-    """One line per stack as it finishes."""
-    colour = {"ok": "green", "failed": "red", "skipped": "yellow", "deferred": "cyan"}[outcome.status]
-    out.print(f"[{colour}]{outcome.status:>7}[/{colour}] ", end="")
-    out.print(f"{outcome.stack} ({outcome.seconds:.1f} s) {outcome.detail}", markup=False)
+def _view(verbose: bool = False) -> RunView:
+    """The live view of a run (plain lines in CI); it also hears Terraform's lines."""
+    from infra.runner.live import RunView
+
+    return RunView(out, verbose=verbose)
+
+
+def _ask(question: str, lines: Sequence[str]) -> bool:
+    """Show what is about to happen and ask; no answer at all (stdin closed) is bad input."""
+    for line in lines:
+        out.print(f"  {line}", markup=False)
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        raise BadInput("nothing answered the confirmation: answer it, or pass --yes (workflows do)") from None
 
 
 # --- configuration and synthesis ----------------------------------------------------------
@@ -122,12 +142,13 @@ def graph(
 
 @app.command()
 def validate(envs: Envs = None, workers: Workers = None) -> None:
-    """`terraform init -backend=false` and `terraform validate` on every stack."""
+    """`terraform validate` of every stack, in one Terraform run."""
     from infra.runner import operations
     from infra.synth import synthesize
 
     result = synthesize(_envs(envs))
-    outcomes = operations.validate(result.graph, result.stacks_of(_envs(envs)), workers=workers, listener=_report)
+    with _view() as view:
+        outcomes = operations.validate(result.graph, result.stacks_of(_envs(envs)), workers=workers, listener=view)
     out.print(f"{len(outcomes)} stacks valid")
 
 
@@ -169,7 +190,8 @@ def up(
     """
     from infra.pipeline.up import up_all
 
-    up_all(envs or [promotion().first], keep=keep, workers=workers, listener=_report)
+    with _view() as view:
+        up_all(envs or [promotion().first], keep=keep, workers=workers, listener=view)
 
 
 # --- deploying ------------------------------------------------------------------------------
@@ -180,17 +202,35 @@ def _deploy(
     env: str,
     emulator: bool,
     stack: list[str] | None,
+    exclude: list[str] | None,
     workers: int | None,
+    *,
+    verbose: bool = False,
+    yes: bool = False,
     run_dir: Path | None = None,
     since: str | None = None,
-) -> None:
+    force_protected: bool = False,
+) -> Path | None:
     from infra.pipeline.deploy import deploy
 
-    run_dir = deploy(
-        verb, env, emulator=emulator, stacks=stack, workers=workers, run_dir=run_dir, since=since, listener=_report
-    )
+    with _view(verbose) as view:
+        run_dir = deploy(
+            verb,
+            env,
+            emulator=emulator,
+            stacks=stack,
+            exclude=exclude,
+            workers=workers,
+            run_dir=run_dir,
+            since=since,
+            listener=view,
+            single=verbose,
+            confirm=None if emulator or yes else _ask,
+            force_protected=force_protected,
+        )
     if run_dir:
         out.print(f"plans and logs: {run_dir}", markup=False)
+    return run_dir
 
 
 @app.command()
@@ -209,12 +249,25 @@ def plan(
     env: str,
     emulator: UseEmulator = False,
     stack: Stack = None,
+    exclude: Exclude = None,
     workers: Workers = None,
     affected_since: AffectedSince = None,
     run_dir: RunDir = None,
+    verbose: Verbose = False,
+    summary: Annotated[bool, typer.Option(help="Only each stack's counts, not the diff.")] = False,
 ) -> None:
-    """Plan the environment's stacks in dependency order (saved under .infra/runs/)."""
-    _deploy("plan", env, emulator, stack, workers, run_dir=run_dir, since=affected_since)
+    """Plan the environment's stacks in dependency order and print each changed stack's diff
+    (saved under .infra/runs/)."""
+    from infra.pipeline.deploy import plan_texts
+
+    done = _deploy(
+        "plan", env, emulator, stack, exclude, workers, verbose=verbose, run_dir=run_dir, since=affected_since
+    )
+    if done is None or summary:
+        return
+    for name, text in plan_texts(done):
+        out.rule(name)
+        out.print(text.rstrip(), markup=False, highlight=False)
 
 
 @app.command()
@@ -222,18 +275,60 @@ def apply(
     env: str,
     emulator: UseEmulator = False,
     stack: Stack = None,
+    exclude: Exclude = None,
     workers: Workers = None,
     affected_since: AffectedSince = None,
     run_dir: RunDir = None,
+    verbose: Verbose = False,
+    yes: Yes = False,
 ) -> None:
-    """Plan and apply the environment's stacks in dependency order."""
-    _deploy("apply", env, emulator, stack, workers, run_dir=run_dir, since=affected_since)
+    """Plan and apply the environment's stacks in dependency order.
+
+    Against AWS (no --emulator) it plans first, shows each stack's changes and asks, unless --yes.
+    """
+    _deploy(
+        "apply", env, emulator, stack, exclude, workers, verbose=verbose, yes=yes, run_dir=run_dir, since=affected_since
+    )
 
 
 @app.command()
-def destroy(env: str, emulator: UseEmulator = False, stack: Stack = None, workers: Workers = None) -> None:
-    """Destroy the environment's stacks, consumers first."""
-    _deploy("destroy", env, emulator, stack, workers)
+def destroy(
+    env: str,
+    emulator: UseEmulator = False,
+    stack: Stack = None,
+    exclude: Exclude = None,
+    workers: Workers = None,
+    verbose: Verbose = False,
+    yes: Yes = False,
+    force_protected: Annotated[
+        bool, typer.Option(help="Destroy even an environment whose layer says `protected = true`.")
+    ] = False,
+) -> None:
+    """Destroy the environment's stacks, consumers first.
+
+    Against AWS it shows what each stack would lose and asks, unless --yes; a protected
+    environment (prod) is refused unless --force-protected.
+    """
+    _deploy(
+        "destroy", env, emulator, stack, exclude, workers, verbose=verbose, yes=yes, force_protected=force_protected
+    )
+
+
+@app.command()
+def unlock(
+    env: str,
+    stack: Annotated[str, typer.Argument(help="The stack (name or component) whose state lock to release.")],
+    emulator: UseEmulator = False,
+    yes: Yes = False,
+) -> None:
+    """Show who holds a stack's state lock, and release it (terraform force-unlock) once you agree.
+
+    For a lock a killed or cancelled run left behind: releasing a live run's lock lets two
+    runs write the same state.
+    """
+    from infra.pipeline.deploy import unlock as release
+
+    out.print(release(env, stack, emulator=emulator, confirm=(lambda q, lines: True) if yes else _ask), markup=False)
 
 
 @app.command()
@@ -309,6 +404,7 @@ def drift(
     env: str,
     emulator: UseEmulator = False,
     stack: Stack = None,
+    exclude: Exclude = None,
     workers: Workers = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the markdown report here.")] = None,
     issues: Annotated[bool, typer.Option(help="Open/update/close one GitHub issue per drifted stack.")] = False,
@@ -317,16 +413,18 @@ def drift(
     """Plan with no code change and report what moved outside Terraform (same renderer)."""
     from infra.pipeline.drift import check_drift
 
-    checked = check_drift(
-        env,
-        emulator=emulator,
-        stacks=stack,
-        workers=workers,
-        out_file=out_file,
-        issues=issues,
-        listener=_report,
-        show=lambda text: out.print(text, markup=False, highlight=False),
-    )
+    with _view() as view:
+        checked = check_drift(
+            env,
+            emulator=emulator,
+            stacks=stack,
+            exclude=exclude,
+            workers=workers,
+            out_file=out_file,
+            issues=issues,
+            listener=view,
+            show=lambda text: out.print(text, markup=False, highlight=False),
+        )
     _said(checked.said)
     if checked.report.drifted and fail_on_drift:
         raise DriftFound(f"{len(checked.report.drifted)} stacks of {env} drifted (report: {checked.path})")
@@ -436,9 +534,10 @@ def ci_apply_merge(
     """Apply the stacks changed since ENV's last applied commit, from the reviewed plans."""
     from infra.pipeline.merge import merge_apply
 
-    merged = merge_apply(
-        env, commit=commit, run_dir=run_dir, override=override, emulator=emulator, workers=workers, listener=_report
-    )
+    with _view() as view:
+        merged = merge_apply(
+            env, commit=commit, run_dir=run_dir, override=override, emulator=emulator, workers=workers, listener=view
+        )
     _said(merged.said)
     out.print(f"plans and logs: {merged.run_dir}", markup=False)
 

@@ -210,6 +210,19 @@ def test_apply_goes_in_promotion_order_catches_up_from_the_record_and_never_canc
     assert "--kind apply" in " ".join(runs)
 
 
+def test_every_apply_and_destroy_in_a_workflow_passes_yes():
+    """Against AWS they ask first; nothing answers in a job (it would fail with exit 2)."""
+    commands = [
+        line
+        for f in FILES
+        for s in steps(load(f.name))
+        for line in s.get("run", "").splitlines()
+        if re.search(r"infra (apply|destroy)\b", line)
+    ]
+    assert commands, "no workflow applies anything"
+    assert [c for c in commands if "--yes" not in shlex.split(c)] == []
+
+
 def test_compliance_is_scheduled_and_files_drift_issues():
     doc = load("compliance.yml")
     assert "schedule" in doc["on"] and "workflow_dispatch" in doc["on"]
@@ -235,12 +248,9 @@ def test_every_infra_call_in_the_workflows_exists_with_its_options(call):
     """A renamed command or option breaks the workflow: catch it here, not on GitHub."""
     words = [w for w in call if not w.startswith(("$", "-", "runs/", "scan/"))][:2]
     command = [str(BIN / "infra"), *words[: 2 if words[:1] == ["ci"] else 1], "--help"]
-    proc = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-    )
+    # PYTHONPATH: this checkout's engine, also when .venv was installed from another worktree
+    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for option in (w for w in call if w.startswith("--")):
         assert option in proc.stdout, f"infra {' '.join(words)} has no {option}"

@@ -63,6 +63,8 @@ class Environment(Strict):
     # one with `approval` waits for its GitHub environment's reviewers before applying.
     order: Annotated[int, Field(ge=1)]
     approval: bool = False
+    # `infra destroy` against AWS refuses a protected environment unless --force-protected.
+    protected: bool = False
 
 
 class Workloads(Strict):

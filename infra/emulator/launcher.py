@@ -209,10 +209,23 @@ def stop() -> bool:
         return False
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            os.kill(emulator.pid, 0)
-        except ProcessLookupError:
+        if _gone(emulator.pid):
             return True
         time.sleep(0.1)
     os.killpg(emulator.pid, signal.SIGKILL)
     return True
+
+
+def _gone(pid: int) -> bool:
+    """Whether the process has ended. A child of ours that ended stays a zombie (and answers
+    signal 0) until it is reaped: reap it; another process's child cannot be reaped here."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        return reaped == pid
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

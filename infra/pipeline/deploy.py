@@ -1,23 +1,37 @@
-"""The deploy verbs (plan, apply, destroy, output) for one environment, as the CLI runs them:
-choose the target (AWS or the emulator), synthesize, select the stacks, run."""
+"""The deploy verbs (plan, apply, destroy, output, unlock) for one environment, as the CLI
+runs them: choose the target (AWS or the emulator), synthesize, select the stacks, run.
+
+Against AWS, apply and destroy first show what they will do and go on only when `confirm`
+says so (the CLI asks, unless --yes); destroy refuses a protected environment.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError, environment_names, load_environment
+from infra.config.errors import display_path
 from infra.console import err
-from infra.runner import affected, operations
-from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket
-from infra.runner.executor import Listener
+from infra.errors import BadInput, Failed
+from infra.report.plan import load_run
+from infra.runner import affected, locks, operations
+from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket, state_exists
+from infra.runner.executor import OK, Listener, Outcome
+from infra.runner.terraform import Workspace
 from infra.synth import synthesize
 from infra.synth.graph import StackGraph
 from infra.synth.tree import synthesize_ref
 
 VERBS = ("plan", "apply", "destroy")
+# Shown what is about to happen (a question, then one line per stack); True to go on.
+Confirm = Callable[[str, Sequence[str]], bool]
+
+
+class Cancelled(Failed):
+    """The person asked said no: nothing was changed (exit 1, as Terraform's own "no")."""
 
 
 def target(env: str, emulator: bool) -> str:
@@ -35,16 +49,23 @@ def target(env: str, emulator: bool) -> str:
     return f"emulator {running.endpoint} (account {running.account_id})"
 
 
-def select(graph: StackGraph, env: str, stacks: Sequence[str] | None) -> list[str]:
-    """The environment's stacks, or those named (by stack name or component)."""
-    names = graph.for_environments([env])
-    if not stacks:
-        return names
-    chosen = [n for n in names if n in stacks or graph.nodes[n].component in stacks]
-    unknown = set(stacks) - set(chosen) - {graph.nodes[n].component for n in chosen}
+def _matching(graph: StackGraph, env: str, names: list[str], wanted: Sequence[str], option: str) -> list[str]:
+    found = [n for n in names if n in wanted or graph.nodes[n].component in wanted]
+    unknown = set(wanted) - set(found) - {graph.nodes[n].component for n in found}
     if unknown:
-        raise ConfigError.single("--stack", "", f"no stack {sorted(unknown)} in {env}; stacks: {', '.join(names)}")
-    return chosen
+        raise ConfigError.single(option, "", f"no stack {sorted(unknown)} in {env}; stacks: {', '.join(names)}")
+    return found
+
+
+def select(
+    graph: StackGraph, env: str, stacks: Sequence[str] | None, exclude: Sequence[str] | None = None
+) -> list[str]:
+    """The environment's stacks, or those named (by stack name or component), less those
+    excluded (matched the same way)."""
+    names = graph.for_environments([env])
+    chosen = _matching(graph, env, names, stacks, "--stack") if stacks else names
+    dropped = set(_matching(graph, env, names, exclude, "--exclude")) if exclude else set()
+    return [n for n in chosen if n not in dropped]
 
 
 @dataclass(frozen=True)
@@ -68,23 +89,77 @@ def affected_since(env: str, ref: str) -> Affected:
     return Affected([item.stack for item in chosen], [item.stack for item in chosen if not item.direct], said)
 
 
+def _refuse_protected(env: str) -> None:
+    loaded = load_environment(env)
+    if loaded.config.environment.protected:
+        where = display_path(loaded.provenance.get(("environment", "protected"), loaded.directory))
+        raise BadInput(
+            f"{env} is protected ({where}: environment.protected): destroy refuses it; "
+            "pass --force-protected if you really mean to destroy it"
+        )
+
+
+def _deployed(graph: StackGraph, names: list[str]) -> list[str]:
+    return [n for n in names if state_exists(*locks.state_location(graph.nodes[n]))]
+
+
+def _preview_lines(outcomes: list[Outcome]) -> list[str]:
+    width = max((len(o.stack) for o in outcomes), default=0)
+    return [f"{o.stack:<{width}}  {o.detail if o.status == OK else f'{o.status}: {o.detail}'}" for o in outcomes]
+
+
+def _confirmed(
+    verb: str,
+    env: str,
+    graph: StackGraph,
+    names: list[str],
+    workers: int | None,
+    listener: Listener | None,
+    confirm: Confirm,
+) -> None:
+    """Plan (for destroy: a destroy plan), show each stack's counts, ask; Cancelled on no.
+    Nothing is asked when nothing would change."""
+    cfg = load_environment(env).config
+    preview = operations.new_run_dir(f"{verb}-preview")
+    outcomes = operations.plan(
+        graph, names, run_dir=preview, workers=workers, listener=listener, destroy=verb == "destroy"
+    )
+    if all(o.status == OK for o in outcomes) and not any(p.has_changes for p in load_run(preview)):
+        return
+    question = f"{verb.capitalize()} {env} in AWS account {cfg.account.id} ({cfg.region})? (plans: {preview})"
+    if not confirm(question, _preview_lines(outcomes)):
+        raise Cancelled(f"{verb} cancelled: nothing was changed")
+
+
 def deploy(
     verb: str,
     env: str,
     *,
     emulator: bool = False,
     stacks: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     workers: int | None = None,
     run_dir: Path | None = None,
     since: str | None = None,
     listener: Listener | None = None,
+    single: bool = False,
+    confirm: Confirm | None = None,
+    force_protected: bool = False,
 ) -> Path | None:
     """plan, apply or destroy the environment's stacks (all, those named, or those a change
-    since a git ref affects) in dependency order; returns the run folder of plans and logs."""
+    since a git ref affects; less those excluded) in dependency order; returns the run
+    folder of plans and logs.
+
+    `single`: the selection must be one stack (--verbose streams one stack's output).
+    `confirm`: apply and destroy plan first and go on only if it agrees (AWS without --yes).
+    Against AWS, a protected environment is not destroyed unless `force_protected`.
+    """
     if verb not in VERBS:
         raise ConfigError.single("verb", "", f"one of {', '.join(VERBS)}, not {verb!r}")
     cfg = load_environment(env).config
     downstream: list[str] = []
+    if verb == "destroy" and not emulator and not force_protected:
+        _refuse_protected(env)
     if since:
         found = affected_since(env, since)
         for line in found.said:
@@ -98,10 +173,23 @@ def deploy(
     err.print(f"target: {target(env, emulator)}", markup=False)
     err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
     result = synthesize([env])
-    names = select(result.graph, env, stacks)
+    names = select(result.graph, env, stacks, exclude)
+    if single and len(names) != 1:
+        raise BadInput(
+            f"--verbose streams one stack's output; {len(names)} are chosen ({', '.join(names) or 'none'}): "
+            "choose one with --stack"
+        )
     if verb == "destroy":
+        if confirm is not None:
+            names = _deployed(result.graph, names)
+            if not names:
+                err.print(f"nothing of {env} is deployed: nothing to destroy", markup=False)
+                return None
+            _confirmed(verb, env, result.graph, names, workers, listener, confirm)
         operations.destroy(result.graph, names, workers=workers, listener=listener)
         return None
+    if verb == "apply" and confirm is not None:
+        _confirmed(verb, env, result.graph, names, workers, listener, confirm)
     run_dir = run_dir or operations.new_run_dir(verb)
     if verb == "plan":  # read-only: no lock file, nothing written to the state bucket
         operations.plan(
@@ -118,6 +206,47 @@ def deploy(
             result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream
         )
     return run_dir
+
+
+def plan_texts(run_dir: Path) -> list[tuple[str, str]]:
+    """(stack, Terraform's own text of its plan) for every stack of a run whose plan changes
+    something, by stack name."""
+    texts = []
+    for plan in load_run(run_dir):
+        if plan.has_changes:
+            path = run_dir / plan.stack / "plan.txt"
+            texts.append((plan.stack, path.read_text() if path.is_file() else f"(no plan text: {path} is missing)"))
+    return texts
+
+
+def unlock(env: str, stack: str, *, emulator: bool = False, confirm: Confirm) -> str:
+    """Release the lock on one stack's state, after showing who holds it and `confirm` agrees."""
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    graph = synthesize([env]).graph
+    names = select(graph, env, [stack])
+    if len(names) != 1:
+        raise BadInput(f"{stack!r} names {len(names)} stacks of {env} ({', '.join(names)}): name one stack")
+    node = graph.nodes[names[0]]
+    bucket, key, _ = locks.lock_location(node)
+    lock = locks.held(node)
+    if lock is None:
+        return f"{node.name} is not locked (no s3://{bucket}/{key})"
+    age = lock.age()
+    lines = [
+        f"held by    {lock.who}",
+        f"since      {lock.created}" + (f" ({age})" if age else ""),
+        f"operation  {lock.verb}",
+        f"lock ID    {lock.id}",
+        f"lock file  s3://{bucket}/{key}",
+    ]
+    question = f"Release the lock on {node.name}'s state? Only if that run is over: a running one would write over"
+    if not confirm(question, lines):
+        raise Cancelled(f"{node.name} stays locked")
+    ws = Workspace(node)
+    ws.prepare()
+    ws.init(backend=True)
+    ws.run("force-unlock", "-force", lock.id)
+    return f"{node.name}: released the lock of {lock.who} ({lock.verb}, ID {lock.id})"
 
 
 def outputs(env: str) -> dict[str, dict[str, Any]]:

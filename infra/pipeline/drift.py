@@ -29,6 +29,7 @@ def check_drift(
     *,
     emulator: bool = False,
     stacks: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     workers: int | None = None,
     out_file: Path | None = None,
     issues: bool = False,
@@ -38,7 +39,7 @@ def check_drift(
     """The report is shown (`show`) before GitHub issues are synced, so a failed sync loses nothing."""
     err.print(f"target: {target(env, emulator)}", markup=False)
     result = synthesize([env])
-    names = select(result.graph, env, stacks)
+    names = select(result.graph, env, stacks, exclude)
     run_dir = operations.new_run_dir(f"drift-{env}")
     operations.drift(result.graph, names, run_dir=run_dir, workers=workers, listener=listener)
     report = report_for([run_dir], Context(kind="drift", target=env, report_url=run_url()))

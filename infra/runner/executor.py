@@ -3,15 +3,20 @@
 A stack starts when every stack it depends on (among those chosen) has succeeded. When a
 stack fails, everything downstream of it is skipped, and the rest go on.
 `reverse=True` walks the graph backwards (destroy: consumers before producers).
+
+The listener hears each stack's outcome as it finishes. A listener that is also a
+`Progress` (the live view) hears as well when a stack starts, and what each stack that
+cannot start yet still waits on.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from infra.synth.graph import StackGraph, StackNode
 
@@ -32,6 +37,20 @@ class Outcome:
 
 Action = Callable[[StackNode], str]  # returns a one-line detail; raises on failure
 Listener = Callable[[Outcome], None]
+
+
+@runtime_checkable
+class Progress(Protocol):
+    """A listener that also follows what runs and what waits."""
+
+    def __call__(self, outcome: Outcome) -> None: ...
+
+    def waiting(self, stack: str, on: Sequence[str]) -> None:
+        """The stack cannot start before these stacks finish (told again as the list shrinks;
+        empty: it waits for a free worker)."""
+
+    def started(self, stack: str) -> None:
+        """The stack's action begins (called from the worker thread that runs it)."""
 
 
 def default_workers() -> int:
@@ -55,6 +74,13 @@ def run_graph(
 
     outcomes: dict[str, Outcome] = {}
     running: dict[Future[str], tuple[str, float]] = {}
+    progress = listener if isinstance(listener, Progress) else None
+    told: dict[str, list[str]] = {}
+
+    def act(node: StackNode) -> str:
+        if progress:
+            progress.started(node.name)
+        return action(node)
 
     def record(outcome: Outcome) -> None:
         outcomes[outcome.stack] = outcome
@@ -72,7 +98,12 @@ def run_graph(
                 elif waiting and all(b in outcomes for b in blockers):
                     record(Outcome(name, DEFERRED, 0.0, f"waits for {waiting[0]} to be applied"))
                 elif all(b in outcomes for b in blockers):
-                    running[pool.submit(action, graph.nodes[name])] = (name, time.monotonic())
+                    if progress:
+                        progress.waiting(name, [])  # for a free worker
+                    running[pool.submit(act, graph.nodes[name])] = (name, time.monotonic())
+                elif progress and told.get(name) != (on := sorted(b for b in blockers if b not in outcomes)):
+                    told[name] = on
+                    progress.waiting(name, on)
             if not running:
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

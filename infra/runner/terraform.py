@@ -1,25 +1,30 @@
 """Run Terraform in one working folder per stack.
 
 A stack's folder under .infra/work/ holds a copy of its synthesized JSON, its .terraform
-and lock file, and a log of every command. `terraform init` is skipped when what it
-depends on (the backend block, the providers, the init mode) has not changed since the
-last successful init: with many stacks, init is the slow step.
+and lock file, and a log of every command. The log is written as Terraform speaks, line by
+line, so a run that is killed leaves what it said; whoever `watching` registers sees the
+same lines (the live view, `--verbose`). `terraform init` is skipped when what it depends
+on (the backend block, the providers, the init mode) has not changed since the last
+successful init: with many stacks, init is the slow step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.errors import Failed
 from infra.paths import WORK
+from infra.runner.locks import from_terraform_output, unlock_command
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
 
@@ -31,11 +36,48 @@ INIT_STAMP = ".init-stamp"
 
 
 class TerraformError(Failed):
+    """A Terraform command failed: its last lines. When it met another run's state lock,
+    who holds it since when, and the command that releases a stale one."""
+
     def __init__(self, stack: str, command: str, output: str, log: Path) -> None:
-        tail = "\n".join(output.strip().splitlines()[-25:])
-        super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")
         self.stack = stack
         self.log = log
+        self.lock = from_terraform_output(output)
+        if self.lock is None:
+            tail = "\n".join(output.strip().splitlines()[-25:])
+            super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")
+            return
+        super().__init__(
+            f"{stack}: `terraform {command}` met the state lock of {self.lock.describe()}\n"
+            f"if that run is over (killed, cancelled), release it: {unlock_command(stack)}\n"
+            f"full log: {log}"
+        )
+
+
+# Whoever watches Terraform's output: called with (stack, subcommand, line) for every line,
+# from the thread that runs the stack.
+LineWatcher = Callable[[str, str, str], None]
+_watchers: list[LineWatcher] = []
+_watchers_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def watching(watcher: LineWatcher) -> Iterator[None]:
+    """Show every line Terraform writes, of every stack, to `watcher` while the block runs."""
+    with _watchers_lock:
+        _watchers.append(watcher)
+    try:
+        yield
+    finally:
+        with _watchers_lock:
+            _watchers.remove(watcher)
+
+
+def _tell(stack: str, command: str, line: str) -> None:
+    with _watchers_lock:
+        watchers = list(_watchers)
+    for watcher in watchers:
+        watcher(stack, command, line)
 
 
 class _InitLock:
@@ -80,18 +122,37 @@ class Workspace:
         shutil.copyfile(self.node.json_path, self.dir / "cdk.tf.json")
 
     def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Result:
+        """Run Terraform here; each line goes to the log (flushed) and the watchers as it comes."""
         command = [terraform_binary(), *args]
+        subcommand = args[0] if args else ""
+        lines: list[str] = []
         started = time.monotonic()
-        proc = subprocess.run(
-            command, cwd=self.dir, env={**self.env, **(env or {})}, capture_output=True, text=True, check=False
-        )
-        seconds = time.monotonic() - started
-        output = proc.stdout + proc.stderr
         with self.log.open("a") as log:
-            log.write(f"$ terraform {' '.join(args)}  # exit {proc.returncode}, {seconds:.1f}s\n{output}\n")
-        if check and proc.returncode != 0:
-            raise TerraformError(self.node.name, " ".join(args[:1]), output, self.log)
-        return Result(proc.returncode, output, seconds)
+            log.write(f"$ terraform {' '.join(args)}\n")
+            log.flush()
+            with subprocess.Popen(
+                command,
+                cwd=self.dir,
+                env={**self.env, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            ) as proc:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    log.write(line)
+                    log.flush()
+                    lines.append(line)
+                    _tell(self.node.name, subcommand, line.rstrip("\n"))
+                returncode = proc.wait()
+            seconds = time.monotonic() - started
+            log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
+        output = "".join(lines)
+        if check and returncode != 0:
+            raise TerraformError(self.node.name, subcommand, output, self.log)
+        return Result(returncode, output, seconds)
 
     def _init_inputs(self, backend: bool, backend_config: Sequence[str]) -> str:
         doc = json.loads((self.dir / "cdk.tf.json").read_text())

@@ -148,3 +148,37 @@ def test_an_apply_that_stopped_before_any_stack_still_gets_its_report(tmp_path):
     proc = run_cli("comment", str(tmp_path / "dev"), "--kind", "apply", "--target", "dev", "--out", str(out))
     assert_clean_failure(proc, EXIT_FAILED, "failed to plan")
     assert "the apply stopped before any stack ran" in out.read_text()
+
+
+def test_destroying_a_protected_environment_is_bad_input():
+    proc = run_cli("destroy", "prod", "--yes")
+    assert_clean_failure(
+        proc, EXIT_BAD_INPUT, "prod is protected", "env.toml: environment.protected", "--force-protected"
+    )
+
+
+def test_force_protected_lets_destroy_go_on_to_aws(denying_aws):
+    """Past the protection it asks AWS which stacks are deployed (here: refused)."""
+    proc = run_cli("destroy", "prod", "--stack", "kms", "--force-protected", env=denying_aws)
+    assert_clean_failure(proc, EXIT_FAILED, "AWS refused HeadObject")
+    assert "protected" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("plan", "dev", "--exclude", "nope"), "--exclude: no stack ['nope'] in dev"),
+        (("plan", "dev", "--verbose"), "--verbose streams one stack's output; 10 are chosen"),
+        (
+            ("apply", "dev", "--stack", "kms", "--stack", "network", "-v", "--yes"),
+            "2 are chosen (dev-kms, dev-network)",
+        ),
+        (("unlock", "dev", "nope"), "--stack: no stack ['nope'] in dev"),
+    ],
+)
+def test_a_wrong_stack_choice_is_bad_input(args, said):
+    assert_clean_failure(run_cli(*args), EXIT_BAD_INPUT, said)
+
+
+def test_unlock_when_aws_refuses_fails_with_the_operation(denying_aws):
+    assert_clean_failure(run_cli("unlock", "dev", "kms", env=denying_aws), EXIT_FAILED, "AWS refused GetObject")
