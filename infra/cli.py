@@ -530,16 +530,47 @@ def ci_apply_merge(
     ] = False,
     emulator: UseEmulator = False,
     workers: Workers = None,
+    plan_only: Annotated[
+        bool, typer.Option(help="The plan job: plan read-only, apply nothing, write the sets to --sets-out.")
+    ] = False,
+    sets_out: Annotated[Path | None, typer.Option(help="With --plan-only: write the (address, action) sets.")] = None,
+    approved: Annotated[
+        str | None,
+        typer.Option(envvar="INFRA_APPROVED_SETS", help="The plan job's sets (JSON): every plan must match them."),
+    ] = None,
 ) -> None:
     """Apply the stacks changed since ENV's last applied commit, from the reviewed plans."""
     from infra.pipeline.merge import merge_apply
+    from infra.runner.saved import parse_sets
 
     with _view() as view:
         merged = merge_apply(
-            env, commit=commit, run_dir=run_dir, override=override, emulator=emulator, workers=workers, listener=view
+            env,
+            commit=commit,
+            run_dir=run_dir,
+            override=override,
+            approved=parse_sets(approved) if approved else None,
+            dry_run=plan_only,
+            emulator=emulator,
+            workers=workers,
+            listener=view,
         )
     _said(merged.said)
+    if plan_only and sets_out:
+        sets_out.write_text(json.dumps(merged.sets, separators=(",", ":")))
+        out.print(f"the sets shown to the approver: {sets_out}", markup=False)
     out.print(f"plans and logs: {merged.run_dir}", markup=False)
+
+
+@ci_app.command("replan")
+def ci_replan(
+    head_sha: Annotated[str, typer.Option(help="The pull request's head commit.")],
+) -> None:
+    """Re-run the plan workflow's last run for this commit (the stateful label or a review changed)."""
+    from infra.pipeline.ci import replan
+    from infra.report.github import GitHub
+
+    out.print(replan(GitHub.from_env(), head_sha), markup=False)
 
 
 @ci_app.command("record")

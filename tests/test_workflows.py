@@ -41,7 +41,7 @@ def all_step_files() -> list[Path]:
 
 
 def test_the_expected_workflows_exist():
-    assert {f.name for f in FILES} == {"plan.yml", "apply.yml", "deploy.yml", "compliance.yml"}
+    assert {f.name for f in FILES} == {"plan.yml", "apply.yml", "deploy.yml", "compliance.yml", "replan.yml"}
 
 
 def test_actionlint_finds_nothing():
@@ -195,7 +195,8 @@ def test_apply_goes_in_promotion_order_catches_up_from_the_record_and_never_canc
     from infra.config import promotion
 
     doc = load("apply.yml")
-    assert doc["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}  # every push; re-runs
+    assert doc["on"]["push"] == {"branches": ["main"]}  # every push
+    assert doc["on"]["workflow_dispatch"]["inputs"]["override"]["default"] is False  # a person's re-run
     jobs = doc["jobs"]
     assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == list(promotion().order)
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
@@ -205,6 +206,7 @@ def test_apply_goes_in_promotion_order_catches_up_from_the_record_and_never_canc
     assert deploy["concurrency"] == {"group": "apply-${{ inputs.environment }}", "cancel-in-progress": False}
     runs = [s.get("run", "") for s in deploy["steps"]]
     assert any('infra ci role "$ENVIRONMENT" apply' in r for r in runs)
+    assert all(jobs[j]["with"]["override"] == "${{ inputs.override || false }}" for j in ("dev", "staging", "prod"))
     order = [next(i for i, r in enumerate(runs) if word in r) for word in ("apply-merge", "infra probe", "ci record")]
     assert order == sorted(order)  # the record moves only after the apply and the probes passed
     assert "--kind apply" in " ".join(runs)
@@ -219,8 +221,9 @@ def test_every_apply_and_destroy_in_a_workflow_passes_yes():
         for line in s.get("run", "").splitlines()
         if re.search(r"infra (apply|destroy)\b", line)
     ]
-    assert commands, "no workflow applies anything"
     assert [c for c in commands if "--yes" not in shlex.split(c)] == []
+    # the merge's apply goes through `infra ci apply-merge`, which never asks
+    assert "infra ci apply-merge" in (WORKFLOWS / "deploy.yml").read_text(), "no workflow applies anything"
 
 
 def test_compliance_is_scheduled_and_files_drift_issues():
@@ -254,3 +257,46 @@ def test_every_infra_call_in_the_workflows_exists_with_its_options(call):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for option in (w for w in call if w.startswith("--")):
         assert option in proc.stdout, f"infra {' '.join(words)} has no {option}"
+
+
+def test_an_approver_sees_the_plan_before_approving_and_the_apply_applies_only_that():
+    """deploy.yml: a read-only plan job without a GitHub environment publishes the plan in its
+    summary and its (address, action) sets as an output; the environment-gated apply job
+    needs it and applies only plans with those sets. No plan file crosses between jobs."""
+    doc = load("deploy.yml")
+    plan, apply = doc["jobs"]["plan"], doc["jobs"]["apply"]
+    assert "environment" not in plan  # no approval before the plan is shown
+    assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "read"}
+    plan_runs = " ".join(s.get("run", "") for s in plan["steps"])
+    assert 'infra ci role "$ENVIRONMENT" plan)' in plan_runs  # the read-only role
+    assert "--plan-only" in plan_runs and "--sets-out" in plan_runs
+    assert plan["outputs"] == {"sets": "${{ steps.plan.outputs.sets }}"}
+    assert not any("upload-artifact" in s.get("uses", "") for s in plan["steps"])
+    assert apply["needs"] == "plan" and apply["environment"] == "${{ inputs.environment }}"
+    step = next(s for s in apply["steps"] if "apply-merge" in s.get("run", ""))
+    assert step["env"]["INFRA_APPROVED_SETS"] == "${{ needs.plan.outputs.sets }}"
+    assert "--plan-only" not in step["run"]
+    for job in (plan, apply):
+        override = next(s for s in job["steps"] if "apply-merge" in s.get("run", ""))["env"]["OVERRIDE"]
+        assert override == "${{ inputs.override && '--override' || '--no-override' }}"
+
+
+def test_only_the_stateful_label_and_reviews_re_run_the_plan_and_no_skip_reports_a_required_check():
+    """plan.yml has no labeled/unlabeled trigger: a run skipped for another label would report
+    `check` and `plan` as passed (a skipped job counts as success) over a blocked plan.
+    replan.yml re-runs plan.yml's last run on the stateful label or a review; its job's name
+    is no required check."""
+    plan = load("plan.yml")
+    assert plan["on"]["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    doc = load("replan.yml")
+    assert doc["on"] == {
+        "pull_request": {"branches": ["main"], "types": ["labeled", "unlabeled"]},
+        "pull_request_review": {"types": ["submitted", "dismissed"]},
+    }
+    (job,) = doc["jobs"].values()
+    assert job["name"] not in _readme_required_checks()
+    assert "github.event.label.name == 'allow-stateful-changes'" in job["if"]
+    assert "github.event_name == 'pull_request_review'" in job["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert job["permissions"] == {"contents": "read", "actions": "write"}
+    assert 'infra ci replan --head-sha "$HEAD_SHA"' in " ".join(s.get("run", "") for s in job["steps"])

@@ -11,11 +11,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.config import ConfigError, environment_names, load_environment
+from infra.errors import Failed
 from infra.paths import REPO, WORK
 from infra.pipeline.phases import Loop, PhaseFailed
+
+if TYPE_CHECKING:
+    from infra.report.github import GitHub
 
 # The roles the platform team creates in each account (README: "AWS and GitHub set-up").
 ROLE_NAMES = {
@@ -120,3 +127,28 @@ def plan_workflow(
             loop.report()  # which phase failed, and what ran before it
             raise
     return loop, comments
+
+
+PLAN_WORKFLOW = "plan.yml"
+
+
+def replan(github: GitHub, head_sha: str, *, wait: float = 600.0, sleep: Callable[[float], None] = time.sleep) -> str:
+    """Re-run the pull request's last plan run for its head commit (the label
+    `allow-stateful-changes` was added or removed, or a review was submitted: the gate reads
+    both through the API, so the same run, re-run, reaches the new verdict). The required
+    checks `check` and `plan` come only from plan runs: a run skipped for an unrelated label
+    would report them as passed, over a blocked plan. A run still in progress is cancelled
+    first (it may have read the gate before the change)."""
+    runs = github.workflow_runs(PLAN_WORKFLOW, head_sha, "pull_request")
+    if not runs:
+        return f"no plan run for {head_sha[:12]} yet: the one to come reads the gate itself"
+    run = runs[0]
+    if run["status"] != "completed":
+        github.cancel_run(run["id"])
+        deadline = time.monotonic() + wait
+        while github.workflow_run(run["id"])["status"] != "completed":
+            if time.monotonic() > deadline:
+                raise Failed(f"plan run {run['id']} did not stop within {wait:.0f} s: re-run it by hand")
+            sleep(5)
+    github.rerun(run["id"])
+    return f"re-ran plan run {run['id']} for {head_sha[:12]}: its checks report the new verdict"

@@ -145,6 +145,15 @@ def report_for(
     return Report(plans, ctx, render(plans, ctx))
 
 
+def with_reviewed(report: Report, *, commit: str) -> Report:
+    """The report with the hidden reviewed-plan line under its marker (infra/report/reviewed.py)."""
+    from infra.report.reviewed import block
+
+    line = block(report.plans, commit=commit, environment=report.ctx.target)
+    ctx = dataclasses.replace(report.ctx, marker=f"{report.ctx.marker}\n{line}" if report.ctx.marker else line)
+    return Report(report.plans, report.ctx, render(report.plans, ctx))
+
+
 @dataclass(frozen=True)
 class Published:
     report: Report
@@ -197,6 +206,8 @@ def publish(
         extra=extra,
     )
     report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings, stopped_ok=kind == "apply")
+    if kind == "plan" and target:  # what the apply compares with, when there is no merge queue
+        report = with_reviewed(report, commit=sha)
     if out_file:
         out_file.write_text(report.text)
         said.append(f"comment: {out_file} ({len(report.text)} characters)")

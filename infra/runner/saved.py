@@ -34,7 +34,7 @@ from infra.errors import Failed
 from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
 from infra.runner import operations
 from infra.runner.affected import NOT_PLANNED, changed_inputs
-from infra.runner.executor import Listener, Outcome, run_graph
+from infra.runner.executor import DEFERRED, OK, Listener, Outcome, run_graph
 from infra.runner.terraform import TerraformError
 from infra.synth.graph import StackGraph, StackNode
 from infra.synth.manifest import normalized
@@ -43,6 +43,7 @@ PREFIX = "plans"
 INDEX = "saved.json"
 FILES = ("plan.tfplan", "plan.json", "plan.txt")
 STALE = "stale, re-plan needed"
+AFTER_UPSTREAM = "planned at apply, after its upstream"  # a plan-only run's stack whose inputs change
 Actions = frozenset[tuple[str, str]]  # (address, action) of every change a plan makes
 
 
@@ -156,8 +157,10 @@ def apply_reviewed(
     *,
     run_dir: Path,
     saved: SavedPlans | None = None,
-    reviewed: Mapping[str, Actions] | None = None,
+    reviewed: Mapping[str, Actions | None] | None = None,
     allow_stateful: bool = False,
+    approved: Mapping[str, Actions | None] | None = None,
+    dry_run: bool = False,
     only_if_inputs_change: Iterable[str] = (),
     workers: int | None = None,
     listener: Listener | None = None,
@@ -167,9 +170,17 @@ def apply_reviewed(
     With `saved` (the merge queue's plans for this commit): each stack's saved plan, when its
     synth fingerprint matches; a stack saved without a plan (deferred) is planned now, after
     its upstream. With `reviewed` instead ({stack: (address, action) set} of the pull
-    request's last plan): each stack is re-planned and applied only when its set is the same.
+    request's last plan): each stack is re-planned and applied only when its set is the same
+    (a stack deferred when reviewed, None, is planned now under the same gates).
     With neither (an explicit override): re-planned and applied. Every path keeps the
     stateful gate: a stateful delete/replace is applied only when `allow_stateful`.
+
+    `dry_run` (the read-only plan job before an environment's approval): the same steps, with
+    no lock and nothing applied; `approved_sets` of its run folder is what the approver saw.
+    `approved` (that job's sets, in the approved job): every stack's plan, saved or fresh,
+    must have the same set, or it stops before applying (a stack whose upstream changed in
+    this run, or that was deferred then, cannot be shown before: it is planned after its
+    upstream, in the run's report, under the same gates).
     """
     downstream = set(only_if_inputs_change)
 
@@ -185,13 +196,18 @@ def apply_reviewed(
         folder = run_dir / node.name
         entry = saved.stacks.get(node.name) if saved else None
         moved = changed_inputs(graph, node, run_dir)  # an upstream applied here changes what it reads
+        if dry_run and moved:  # no plan made now could show what it will read
+            return f"{AFTER_UPSTREAM} (reads {', '.join(moved)}, which this run changes)"
         if entry and entry["saved"] and not moved:
             assert saved is not None
             if fingerprint(node) != entry["fingerprint"]:
                 raise Refused("the synthesized stack differs from the one the merge queue planned: re-plan needed")
             shutil.copytree(saved.folder / node.name, folder, dirs_exist_ok=True)
             plan = _plan_of(node, folder)
+            shown(node, plan, moved)
             gate(plan)
+            if dry_run:
+                return f"the saved plan {plan.totals()} (not applied: plan only)"
             if not entry["changed"]:
                 return "no changes (saved plan)"
             _apply_file(node, folder / "plan.tfplan")
@@ -199,28 +215,68 @@ def apply_reviewed(
         if node.name in downstream and not moved and not (entry and entry["saved"]):
             return NOT_PLANNED
         operations._check_upstream_applied(graph, node)
-        planned = operations._save_plan(operations._ready(node), run_dir)
+        planned = operations._save_plan(operations._ready(node), run_dir, *(["-lock=false"] if dry_run else []))
         why = f"reads {', '.join(moved)}, changed in this run" if moved else entry["status"] if entry else ""
         how = "planned at apply" + (f" ({why})" if why else "")
         if reviewed is not None and saved is None and not moved:  # inputs moved: no plan could show it
             want, got = reviewed.get(node.name, frozenset()), actions_of(planned.summary)
-            if want != got:
+            if want is None:  # deferred when reviewed (its upstream was not applied): planned now
+                how = "planned at apply (deferred when the pull request was planned)"
+            elif want != got:
                 raise Refused(_differs(want, got))
-            how = "re-planned, same as reviewed"
+            else:
+                how = "re-planned, same as reviewed"
+        shown(node, planned.summary, moved)
         gate(planned.summary)
+        if dry_run:
+            return f"{how}: {planned.summary.totals()} (not applied: plan only)"
         if planned.changed:
             _apply_file(node, folder / "plan.tfplan")
         return f"{how}: applied {planned.summary.totals()}"
 
+    def shown(node: StackNode, plan: StackPlan, moved: list[str]) -> None:
+        """The plan must be the one the approver saw in the plan job's summary."""
+        if approved is None or moved:
+            return
+        want = approved.get(node.name, frozenset())
+        if want is not None and want != actions_of(plan):
+            raise Refused(_differs(want, actions_of(plan), APPROVED_HEAD))
+
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
     operations.write_outcomes(graph, outcomes, run_dir)
-    if any(o.status != "ok" for o in outcomes):
-        raise operations.OperationFailed("apply", outcomes)
+    allowed = (OK, DEFERRED) if dry_run else (OK,)  # a plan job shows a deferred stack; the apply plans it later
+    if any(o.status not in allowed for o in outcomes):
+        raise operations.OperationFailed("plan" if dry_run else "apply", outcomes)
     return outcomes
 
 
-def _differs(want: Actions, got: Actions) -> str:
-    lines = ["the plan now differs from the plan reviewed on the pull request (re-plan and review, or override):"]
+def approved_sets(run_dir: Path, graph: StackGraph) -> dict[str, list[list[str]] | None]:
+    """A plan-only run's (address, action) sets, as JSON (None: deferred, nothing shown):
+    what the plan job publishes for the approved job to compare with. Sets only, never plans."""
+    outcomes = json.loads((run_dir / OUTCOMES_FILE).read_text())
+    sets: dict[str, list[list[str]] | None] = {}
+    for name, outcome in sorted(outcomes.items()):
+        ok = outcome["status"] == OK and outcome["detail"] != NOT_PLANNED
+        ok = ok and not outcome["detail"].startswith(AFTER_UPSTREAM)
+        plan = _plan_of(graph.nodes[name], run_dir / name) if ok else None
+        sets[name] = sorted([a, b] for a, b in actions_of(plan)) if plan is not None else None
+    return sets
+
+
+def parse_sets(text: str) -> dict[str, Actions | None]:
+    """approved_sets' JSON read back (the approved job's --approved)."""
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise Refused(f"the approved sets are not a JSON object: {text[:80]}")
+    return {str(k): None if v is None else frozenset((str(a), str(b)) for a, b in v) for k, v in doc.items()}
+
+
+REVIEWED_HEAD = "the plan now differs from the plan reviewed on the pull request (re-plan and review, or override):"
+APPROVED_HEAD = "the plan now differs from the one the plan job showed the approver (re-run the workflow):"
+
+
+def _differs(want: Actions, got: Actions, head: str = REVIEWED_HEAD) -> str:
+    lines = [head]
     lines += [f"  only reviewed: {action} {address}" for address, action in sorted(want - got)]
     lines += [f"  only now: {action} {address}" for address, action in sorted(got - want)]
     return "\n".join(lines)

@@ -19,14 +19,17 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.pipeline.merge import NothingReviewed, apply_merge
+from infra.pipeline.merge import NothingReviewed, apply_merge, from_pull_request
+from infra.report.github import GitHub
 from infra.report.plan import OUTCOMES_FILE
+from infra.report.publish import publish
 from infra.runner import affected, operations, saved
 from infra.runner.bootstrap import ensure_state_bucket
 from infra.runner.operations import OperationFailed
 from infra.runner.record import read_record, write_record
 from infra.runner.terraform import WORKSPACES
 from tests.pipeline import tiny
+from tests.reporting.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.terraform
 
@@ -55,6 +58,16 @@ class World:
         downstream = [a.stack for a in chosen if not a.direct]
         operations.plan(graph, [a.stack for a in chosen], run_dir=run_dir, only_if_inputs_change=downstream, lock=False)
         saved.save(graph, run_dir, bucket=tiny.BUCKET, region=tiny.REGION, env=tiny.ENV, commit=label)
+        return run_dir
+
+    def plan(self, label: str, base: str) -> Path:
+        """The pull request's plan job: plan what changed since base, read-only, nothing saved."""
+        head_out = self.commits[label]
+        graph = tiny.graph(head_out)
+        chosen = affected.compare(self.commits[base], graph, head_out, [tiny.ENV])
+        run_dir = self.run_dir(f"pr-{label}")
+        downstream = [a.stack for a in chosen if not a.direct]
+        operations.plan(graph, [a.stack for a in chosen], run_dir=run_dir, only_if_inputs_change=downstream, lock=False)
         return run_dir
 
     def merge(self, label: str, *, head: str | None = None, **options: Any) -> Path:
@@ -197,3 +210,86 @@ def test_without_saved_plans_the_apply_matches_the_reviewed_plan_or_stops(world)
     assert tiny.parameter("/t/source") == "v5" and _record() == "c6"
     world.merge("c7", reviewed={"t-producer": frozenset({("aws_ssm_parameter.source", "update")})})
     assert tiny.parameter("/t/source") == "v7" and _record() == "c7"
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+        monkeypatch.setenv("GITHUB_REPOSITORY", fake.repository)
+        yield fake
+
+
+def _review(github: FakeGitHub, world: World, label: str, base: str, *, number: int, head: str) -> None:
+    """A pull request whose last commit `head` is `label`'s code: its plan job comments."""
+    github.open_pull(number, author="dev", head=head)
+    publish([world.plan(label, base)], kind="plan", target=tiny.ENV, sha=head, post=True, pr=number)
+    assert "<!-- infra:reviewed " in github.comments[number][-1]["body"]
+
+
+def test_without_a_merge_queue_the_plan_in_the_pull_requests_comment_is_what_applies(world, github):
+    world.commit("c8", tiny.producer("v8"), tiny.consumer("-b"))
+    _review(github, world, "c8", base="c7", number=8, head="c8head")
+    github.pulls["c8"] = [8]  # squash-merged: main's commit c8 came from pull request 8
+    pulled = from_pull_request(GitHub.from_env(), tiny.ENV, "c8")
+    assert pulled.reviewed == {
+        "t-producer": frozenset({("aws_ssm_parameter.source", "update")}),
+        "t-consumer": frozenset(),
+    }
+    run_dir = world.merge("c8", reviewed=pulled.reviewed)
+    outcomes = {name: o["detail"] for name, o in json.loads((run_dir / OUTCOMES_FILE).read_text()).items()}
+    assert outcomes["t-producer"].startswith("re-planned, same as reviewed")
+    assert tiny.parameter("/t/source") == "v8" and _record() == "c8"
+
+
+def test_without_a_merge_queue_a_plan_that_moved_since_review_stops_before_applying(world, github):
+    world.commit("c9", tiny.producer("v9"), tiny.consumer("-b"))
+    world.commit("c9-merged", tiny.producer("v9", bucket=True), tiny.consumer("-b"))  # not what was reviewed
+    _review(github, world, "c9", base="c8", number=9, head="c9head")
+    github.pulls["c9"] = [9]
+    pulled = from_pull_request(GitHub.from_env(), tiny.ENV, "c9")
+    with pytest.raises(OperationFailed) as failed:
+        world.merge("c9", head="c9-merged", reviewed=pulled.reviewed)
+    assert "only now: create aws_s3_bucket.data" in str(failed.value)
+    assert "only reviewed" not in str(failed.value)  # the update is in both
+    assert tiny.parameter("/t/source") == "v8" and _record() == "c8"
+    github.open_pull(9, author="dev", head="c9later")  # a later push whose plan never reported
+    stale = from_pull_request(GitHub.from_env(), tiny.ENV, "c9")
+    assert stale.reviewed is None and "not of the pull request's last commit" in stale.unreviewed
+    with pytest.raises(NothingReviewed, match="not of the pull request's last commit"):
+        world.merge("c9", reviewed=stale.reviewed, unreviewed=stale.unreviewed)
+
+
+def _plan_job(world: World, label: str) -> dict[str, Any]:
+    """deploy.yml's plan job: the same steps as the apply, read-only, nothing applied."""
+    head_out = world.commits[label]
+    merged = apply_merge(
+        tiny.ENV,
+        commit=label,
+        graph=tiny.graph(head_out),
+        head_out=head_out,
+        synth_ref=world.commits.__getitem__,
+        bucket=tiny.BUCKET,
+        region=tiny.REGION,
+        run_dir=world.run_dir(f"plan-job-{label}"),
+        dry_run=True,
+    )
+    return json.loads(json.dumps(merged.sets))  # through JSON, as the job output carries it
+
+
+def test_the_approved_job_applies_only_the_plan_the_plan_job_showed(world):
+    world.commit("c10", tiny.producer("v10"), tiny.consumer("-b"))
+    world.queue("c10", base="c8")
+    before = _log_size("t-producer")
+    shown = _plan_job(world, "c10")
+    assert _log_since("t-producer", before) == []  # the saved plan was read, nothing planned or applied
+    assert shown == {"t-producer": [["aws_ssm_parameter.source", "update"]], "t-consumer": None}
+    assert tiny.parameter("/t/source") == "v8" and _record() == "c8"
+    with pytest.raises(OperationFailed) as failed:  # not what the approver saw
+        world.merge("c10", approved=saved.parse_sets('{"t-producer": [["aws_ssm_parameter.source", "delete"]]}'))
+    assert "differs from the one the plan job showed the approver" in str(failed.value)
+    assert "only now: update aws_ssm_parameter.source" in str(failed.value)
+    assert tiny.parameter("/t/source") == "v8" and _record() == "c8"
+    world.merge("c10", approved=saved.parse_sets(json.dumps(shown)))
+    assert tiny.parameter("/t/source") == "v10" and _record() == "c10"
