@@ -484,14 +484,70 @@ def ci_plan(
     deploy_base: Annotated[
         bool, typer.Option(help="Apply the base's stacks first (as main has them), so the plan shows the change.")
     ] = True,
+    keep: Annotated[bool, typer.Option(help="Leave the emulator running (for `infra ci apply`).")] = False,
+    save: Annotated[
+        bool, typer.Option(help="Save the plans for HEAD in the state bucket, as the merge queue does.")
+    ] = False,
 ) -> None:
     """Run the plan workflow's steps locally on the emulator, and show each comment."""
-    from infra.pipeline.ci import default_base, plan_workflow
+    from infra.pipeline.ci import default_base, head_commit, plan_workflow
 
-    loop, comments = plan_workflow(envs or [promotion().first], base or default_base(), deploy_base=deploy_base)
+    loop, comments = plan_workflow(
+        envs or [promotion().first],
+        base or default_base(),
+        deploy_base=deploy_base,
+        keep=keep or save,
+        save_for=head_commit() if save else "",
+    )
     for env, path in comments.items():
         out.rule(f"comment for {env} ({path})")
         out.print(path.read_text(), markup=False, highlight=False)
+    loop.report()
+
+
+@ci_app.command("apply")
+def ci_apply(
+    env: Annotated[str | None, typer.Argument(help="Environment (default: the first to promote).")] = None,
+    commit: Annotated[str | None, typer.Option(help="The merged commit (default: HEAD).")] = None,
+    probes: Annotated[bool, typer.Option(help="Run the post-apply probes before the record moves.")] = False,
+    override: Annotated[bool, typer.Option(help="No saved or reviewed plan: re-plan and apply anyway.")] = False,
+) -> None:
+    """Run the apply workflow's steps locally on the emulator (after `infra ci plan --save`):
+    record, affected since it, saved plans, gates, plan job, apply job, probes, record moves."""
+    from infra.pipeline.ci import CI_RUNS, apply_steps, head_commit
+    from infra.pipeline.deploy import target
+    from infra.pipeline.phases import PhaseFailed
+    from infra.pipeline.probe import probe_environment
+    from infra.synth import synthesize
+    from infra.synth.tree import synthesize_ref
+
+    env = env or promotion().first
+    err.print(f"target: {target(env, True)} (left running: `infra emulator stop`)", markup=False)
+    cfg = load_environment(env).config
+    head = synthesize(environment_names())
+
+    def run_probes() -> str:
+        result = probe_environment(env, emulator=True)
+        if not result.ok:
+            raise Failed(f"probes for {env}: {result.summary}")
+        return result.summary
+
+    try:
+        loop = apply_steps(
+            env,
+            commit=commit or head_commit(),
+            graph=head.graph,
+            head_out=head.outdir,
+            synth_ref=synthesize_ref,
+            bucket=cfg.account.state_bucket,
+            region=cfg.region,
+            out=CI_RUNS,
+            override=override,
+            probes=run_probes if probes else None,
+        )
+    except PhaseFailed as failed:
+        failed.loop.report()
+        raise
     loop.report()
 
 

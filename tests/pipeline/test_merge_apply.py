@@ -19,7 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.pipeline import ci
 from infra.pipeline.merge import NothingReviewed, apply_merge, from_pull_request
+from infra.pipeline.phases import Loop, PhaseFailed
 from infra.report.github import GitHub
 from infra.report.plan import OUTCOMES_FILE
 from infra.report.publish import publish
@@ -293,3 +295,43 @@ def test_the_approved_job_applies_only_the_plan_the_plan_job_showed(world):
     assert tiny.parameter("/t/source") == "v8" and _record() == "c8"
     world.merge("c10", approved=saved.parse_sets(json.dumps(shown)))
     assert tiny.parameter("/t/source") == "v10" and _record() == "c10"
+
+
+def _ci_apply(world: World, label: str) -> Loop:
+    """`infra ci apply` (the apply workflow's steps, locally) on the tiny stacks."""
+    head_out = world.commits[label]
+    return ci.apply_steps(
+        tiny.ENV,
+        commit=label,
+        graph=tiny.graph(head_out),
+        head_out=head_out,
+        synth_ref=world.commits.__getitem__,
+        bucket=tiny.BUCKET,
+        region=tiny.REGION,
+        out=world.run_dir(f"ci-apply-{label}"),
+    )
+
+
+def test_ci_apply_plans_merges_applies_the_saved_plans_and_moves_the_record(world):
+    world.commit("c11", tiny.producer("v11"), tiny.consumer("-b"))
+    world.queue("c11", base="c10")  # the branch planned as the merge queue does, saved; then "merged"
+    loop = _ci_apply(world, "c11")
+    assert [(p.name, p.status) for p in loop.phases] == [
+        ("plan t (read-only, nothing applied)", "ok"),
+        ("apply t (only the sets shown)", "ok"),
+        ("record t", "ok"),
+    ]
+    assert "the merge queue's plans for c11" in loop.phases[0].detail
+    assert tiny.parameter("/t/source") == "v11" and tiny.parameter("/t/copy") == "v11-b" and _record() == "c11"
+
+
+def test_ci_apply_refuses_a_change_between_plan_and_apply(world):
+    world.commit("c12", tiny.producer("v12"), tiny.consumer("-b"))
+    world.queue("c12", base="c11")
+    world.commit("by-hand", tiny.producer("v-hand"), tiny.consumer("-b"))
+    operations.apply(tiny.graph(world.commits["by-hand"]), ["t-producer"], run_dir=world.run_dir("by-hand-2"))
+    with pytest.raises(PhaseFailed) as failed:
+        _ci_apply(world, "c12")
+    assert f"t-producer: {saved.STALE}" in str(failed.value)
+    assert [p.status for p in failed.value.loop.phases] == ["ok", "failed"]  # the record never moved
+    assert tiny.parameter("/t/source") == "v-hand" and _record() == "c11"

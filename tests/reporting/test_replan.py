@@ -4,6 +4,8 @@ verdict; a run still in progress is cancelled first."""
 
 from __future__ import annotations
 
+import time
+
 from infra.pipeline.ci import replan
 from infra.report.github import GitHub
 
@@ -24,7 +26,7 @@ def test_the_last_plan_run_of_the_head_commit_is_re_run(github):
 
 def test_a_plan_run_in_progress_is_cancelled_then_re_run(github):
     running = github.run(head_sha=HEAD, status="in_progress")
-    replan(GitHub.from_env(), HEAD, sleep=lambda s: None)
+    replan(GitHub.from_env(), HEAD, wait=1.0, sleep=lambda s: time.sleep(0.05))
     posts = [r.path.rsplit("/", 1)[-1] for r in github.requests if r.method == "POST"]
     assert posts == ["cancel", "rerun"] and running["run_attempt"] == 2
 
