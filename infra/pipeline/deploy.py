@@ -18,7 +18,7 @@ from infra.console import err
 from infra.errors import BadInput, Failed
 from infra.report.plan import load_run
 from infra.runner import affected, locks, operations
-from infra.runner.bootstrap import ensure_state_bucket, state_exists
+from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket, state_exists
 from infra.runner.executor import OK, Listener, Outcome
 from infra.runner.terraform import Workspace
 from infra.synth import synthesize
@@ -35,12 +35,17 @@ class Cancelled(Failed):
 
 
 def target(env: str, emulator: bool) -> str:
-    """Point this process (boto3, and Terraform through it) at the emulator when asked; say where."""
+    """Point this process (boto3, and Terraform through it) at the emulator when asked; say where.
+
+    On the emulator this process is also the account's administrator: the state bucket is
+    bootstrapped there (on AWS that is `infra bootstrap`'s job alone)."""
     if not emulator:
         return "AWS (credentials from the environment)"
     from infra.emulator.seed import emulate
 
-    running, _ = emulate(load_environment(env).config)
+    cfg = load_environment(env).config
+    running, _ = emulate(cfg)
+    ensure_state_bucket(cfg.account.state_bucket, cfg.region)
     return f"emulator {running.endpoint} (account {running.account_id})"
 
 
@@ -166,6 +171,7 @@ def deploy(
             return run_dir
         stacks, downstream = found.stacks, found.downstream
     err.print(f"target: {target(env, emulator)}", markup=False)
+    err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
     result = synthesize([env])
     names = select(result.graph, env, stacks, exclude)
     if single and len(names) != 1:
@@ -182,12 +188,23 @@ def deploy(
             _confirmed(verb, env, result.graph, names, workers, listener, confirm)
         operations.destroy(result.graph, names, workers=workers, listener=listener)
         return None
-    err.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region), markup=False)
     if verb == "apply" and confirm is not None:
         _confirmed(verb, env, result.graph, names, workers, listener, confirm)
     run_dir = run_dir or operations.new_run_dir(verb)
-    run = operations.plan if verb == "plan" else operations.apply
-    run(result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream)
+    if verb == "plan":  # read-only: no lock file, nothing written to the state bucket
+        operations.plan(
+            result.graph,
+            names,
+            run_dir=run_dir,
+            workers=workers,
+            listener=listener,
+            only_if_inputs_change=downstream,
+            lock=False,
+        )
+    else:
+        operations.apply(
+            result.graph, names, run_dir=run_dir, workers=workers, listener=listener, only_if_inputs_change=downstream
+        )
     return run_dir
 
 

@@ -129,7 +129,7 @@ def _headline(plans: Sequence[StackPlan], ctx: Context) -> list[str]:
     count = f"{len(changed)} stack{'s' * (len(changed) != 1)} {'drifted' if ctx.drift else 'changed'}"
     lines = [f"### {icon} {ctx.kind.capitalize()}{target}: {status} · {count} · {_totals(plans)}", ""]
     facts = [f"commit `{ctx.sha[:12]}`"] if ctx.sha else []
-    facts.append(f"{sum(p.status == 'ok' for p in plans)} stacks planned")
+    facts.append(f"{sum(p.status == 'ok' for p in plans)} stacks planned" if plans else "no stack affected")
     waiting = sum(p.status == "deferred" for p in plans)
     if waiting:
         facts.append(f"{waiting} wait for an upstream stack's first apply (planned after it)")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final, cast
 
 import githubkit
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
@@ -33,6 +33,7 @@ HINTS = {
     404: "no such repository, pull request or comment, or the token cannot see it",
     422: "GitHub rejected the request (a body over 65,536 characters, or a field it does not accept)",
 }
+ACTIONS_LOGIN: Final = "github-actions[bot]"  # the author of what a workflow's GITHUB_TOKEN writes
 # githubkit's own decisions: a rate limit is retried after the wait GitHub asks for, a 5xx after 1, 4, 9 s.
 RETRY = RetryChainDecision(RetryRateLimit(max_retry=4), RetryServerError(max_retry=3))
 # githubkit sleeps 60 s when told to retry after no time at all, so "now" is one microsecond.
@@ -114,12 +115,16 @@ class GitHub:
         if marker not in body:
             body = f"{marker}\n{body}"
         issues = self._kit.rest(API_VERSION).issues
+        me = ""
         with self._errors():
             comments: Iterable[IssueComment] = self._kit.rest.paginate(
                 issues.list_comments, owner=self.owner, repo=self.name, issue_number=number, per_page=100
             )
             for comment in comments:
-                if marker in _text(comment.body):
+                if marker not in _text(comment.body) or comment.user is None:
+                    continue
+                me = me or self.login()  # only our own comment: anyone can paste the marker into theirs
+                if comment.user.login == me:
                     updated = issues.update_comment(self.owner, self.name, comment.id, body=body).parsed_data
                     return "updated", updated.html_url
             created = issues.create_comment(self.owner, self.name, number, body=body).parsed_data
@@ -132,6 +137,82 @@ class GitHub:
             pulls = repos.list_pull_requests_associated_with_commit(self.owner, self.name, sha).parsed_data
         merged = [p for p in pulls if p.merged_at] or pulls
         return merged[0].number if merged else None
+
+    def pull(self, number: int) -> dict[str, Any]:
+        """A pull request as GitHub sends it (labels, author, head commit)."""
+        pulls = self._kit.rest(API_VERSION).pulls
+        with self._errors():
+            found = cast(dict[str, Any], pulls.get(self.owner, self.name, number).json())
+        return found
+
+    def reviews(self, number: int) -> list[dict[str, Any]]:
+        """Every review of a pull request, oldest first, as GitHub sends them."""
+        pulls = self._kit.rest(API_VERSION).pulls
+        found: list[dict[str, Any]] = []
+        with self._errors():
+            for page in range(1, 100):
+                batch = cast(
+                    list[dict[str, Any]],
+                    pulls.list_reviews(self.owner, self.name, number, per_page=100, page=page).json(),
+                )
+                if not batch:
+                    break
+                found += batch
+        return found
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        """Every comment of an issue or pull request, oldest first, as GitHub sends them."""
+        issues = self._kit.rest(API_VERSION).issues
+        found: list[dict[str, Any]] = []
+        with self._errors():
+            for page in range(1, 100):
+                batch = cast(
+                    list[dict[str, Any]],
+                    issues.list_comments(self.owner, self.name, number, per_page=100, page=page).json(),
+                )
+                if not batch:
+                    break
+                found += batch
+        return found
+
+    def login(self) -> str:
+        """Who this token writes as. A workflow's GITHUB_TOKEN may not read /user (403): it
+        writes as ACTIONS_LOGIN."""
+        users = self._kit.rest(API_VERSION).users
+        try:
+            with self._errors():
+                return str(users.get_authenticated().json()["login"])
+        except GitHubError as exc:
+            if exc.status == 403:
+                return ACTIONS_LOGIN
+            raise
+
+    # --- workflow runs (the plan re-run on a label or a review) ------------------------
+
+    def workflow_runs(self, workflow: str, head_sha: str, event: str) -> list[dict[str, Any]]:
+        """The runs of a workflow file for a commit and event, newest first."""
+        actions = self._kit.rest(API_VERSION).actions
+        with self._errors():
+            found = actions.list_workflow_runs(
+                self.owner, self.name, workflow, head_sha=head_sha, event=event, per_page=100
+            ).json()
+        runs = cast(list[dict[str, Any]], found.get("workflow_runs", []))
+        return sorted(runs, key=lambda r: (r.get("run_number", 0), r.get("run_attempt", 0)), reverse=True)
+
+    def workflow_run(self, run_id: int) -> dict[str, Any]:
+        actions = self._kit.rest(API_VERSION).actions
+        with self._errors():
+            return cast(dict[str, Any], actions.get_workflow_run(self.owner, self.name, run_id).json())
+
+    def cancel_run(self, run_id: int) -> None:
+        actions = self._kit.rest(API_VERSION).actions
+        with self._errors():
+            actions.cancel_workflow_run(self.owner, self.name, run_id)
+
+    def rerun(self, run_id: int) -> None:
+        actions = self._kit.rest(API_VERSION).actions
+        with self._errors():
+            actions.re_run_workflow(self.owner, self.name, run_id)
 
     # --- issues (drift) ---------------------------------------------------------------
 

@@ -145,6 +145,15 @@ def report_for(
     return Report(plans, ctx, render(plans, ctx))
 
 
+def with_reviewed(report: Report, *, commit: str) -> Report:
+    """The report with the hidden reviewed-plan line under its marker (infra/report/reviewed.py)."""
+    from infra.report.reviewed import block
+
+    line = block(report.plans, commit=commit, environment=report.ctx.target)
+    ctx = dataclasses.replace(report.ctx, marker=f"{report.ctx.marker}\n{line}" if report.ctx.marker else line)
+    return Report(report.plans, report.ctx, render(report.plans, ctx))
+
+
 @dataclass(frozen=True)
 class Published:
     report: Report
@@ -181,6 +190,12 @@ def publish(
             pr = github.pull_for_commit(sha)
             if pr is None:
                 said.append(f"no pull request contains {sha[:12]}: nothing to comment on")
+    if github is not None and pr is not None and kind == "plan":  # the gate reads GitHub, never an input
+        from infra.report.approval import stateful_approval
+
+        approval = stateful_approval(github, pr)
+        allow_stateful = approval.allowed
+        said.append(f"stateful deletes/replaces {'allowed' if approval.allowed else 'blocked'}: {approval.why}")
     ctx = Context(
         kind=kind,
         target=target,
@@ -191,6 +206,8 @@ def publish(
         extra=extra,
     )
     report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings, stopped_ok=kind == "apply")
+    if kind == "plan" and target:  # what the apply compares with, when there is no merge queue
+        report = with_reviewed(report, commit=sha)
     if out_file:
         out_file.write_text(report.text)
         said.append(f"comment: {out_file} ({len(report.text)} characters)")

@@ -195,14 +195,18 @@ def plan(
     refresh_only: bool = False,
     destroy: bool = False,
     only_if_inputs_change: Collection[str] = (),
+    lock: bool = True,
 ) -> list[Outcome]:
     """Plan each stack (saved: binary, JSON and text under run_dir/<stack>/).
 
     A stack whose upstream was never applied cannot read its outputs: it is deferred, not
     failed (Terragrunt would need mock outputs; here the order of apply settles it).
+    `lock=False` writes nothing at all to the state bucket (no lock file): a read-only plan,
+    as pull requests and drift checks make under the read-only role.
     """
     extra = ["-refresh-only"] if refresh_only else []
     extra += ["-destroy"] if destroy else []
+    extra += [] if lock else ["-lock=false"]
 
     def action(node: StackNode) -> str:
         if node.name in only_if_inputs_change and not changed_inputs(graph, node, run_dir):
@@ -242,8 +246,8 @@ def drift(
     workers: int | None = None,
     listener: Listener | None = None,
 ) -> list[Outcome]:
-    """Plan with no code change: any change means the world moved."""
-    return plan(graph, names, run_dir=run_dir, workers=workers, listener=listener)
+    """Plan with no code change: any change means the world moved (read-only: no lock)."""
+    return plan(graph, names, run_dir=run_dir, workers=workers, listener=listener, lock=False)
 
 
 def apply(

@@ -49,6 +49,10 @@ class FakeGitHub:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     pulls: dict[str, list[int]] = field(default_factory=dict)  # commit sha -> pull requests
+    open_pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> labels, author, head
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # number -> reviews, oldest first
+    runs: list[dict[str, Any]] = field(default_factory=list)  # workflow runs: id, path, head_sha, event, status
+    login: str | None = None  # who the token is (GET /user); None: a workflow's token, which may not ask
     url: str = "http://127.0.0.1"  # the API's address, set when the server starts
     _next_id: int = 1000
 
@@ -254,6 +258,56 @@ class FakeGitHub:
             "auto_merge": None,
         }
 
+    def open_pull(self, number: int, *, author: str, head: str, labels: tuple[str, ...] = ()) -> None:
+        """A pull request as `GET /pulls/N` answers (the fields the gate reads, and more)."""
+        self.open_pulls[number] = {
+            **self._pull(number, head),
+            "merged_at": None,
+            "closed_at": None,
+            "state": "open",
+            "user": self.user(author),
+            "head": {**self._pull(number, head)["head"], "sha": head},
+            "labels": [self._label(name) for name in labels],
+        }
+
+    def run(
+        self, *, head_sha: str, status: str = "completed", path: str = ".github/workflows/plan.yml"
+    ) -> dict[str, Any]:
+        """A workflow run as the Actions API lists it (the fields read, and a few more)."""
+        rid = self._id()
+        new = {
+            "id": rid,
+            "name": path.rsplit("/", 1)[-1].removesuffix(".yml"),
+            "path": path,
+            "head_sha": head_sha,
+            "event": "pull_request",
+            "status": status,
+            "conclusion": "failure" if status == "completed" else None,
+            "run_number": len(self.runs) + 1,
+            "run_attempt": 1,
+            "html_url": f"{HTML}/{self.repository}/actions/runs/{rid}",
+        }
+        self.runs.append(new)
+        return new
+
+    def review(self, number: int, *, login: str, state: str, commit: str) -> None:
+        rid = self._id()
+        self.reviews.setdefault(number, []).append(
+            {
+                "id": rid,
+                "node_id": f"PRR_fake{rid}",
+                "user": self.user(login),
+                "body": "",
+                "state": state,
+                "html_url": f"{HTML}/{self.repository}/pull/{number}#pullrequestreview-{rid}",
+                "pull_request_url": f"{self.url}/repos/{self.repository}/pulls/{number}",
+                "_links": {},
+                "submitted_at": _now(),
+                "commit_id": commit,
+                "author_association": "MEMBER",
+            }
+        )
+
     # --- GitHub's behaviour ---------------------------------------------------------
 
     def _page(self, path: str, items: list[Any]) -> tuple[int, dict[str, str], Any]:
@@ -284,15 +338,51 @@ class FakeGitHub:
                 return 422, {}, {"message": "Validation Failed", "errors": [{"field": "body", "code": "too_long"}]}
             if int(m[1]) in self.issues:
                 self.issues[int(m[1])]["comments"] += 1
-            return 201, {}, self.comment(int(m[1]), body["body"])
+            return 201, {}, self.comment(int(m[1]), body["body"], login=self.login or "github-actions[bot]")
         if method == "PATCH" and (m := re.fullmatch(rf"{repo}/issues/comments/(\d+)", route)):
             for comment in (c for items in self.comments.values() for c in items):
                 if comment["id"] == int(m[1]):
+                    if comment["user"]["login"] != (self.login or "github-actions[bot]"):
+                        return 403, {}, {"message": "Resource not accessible by integration", "status": "403"}
                     comment.update(body=body["body"], updated_at=_now())
                     return 200, {}, comment
             return 404, {}, NOT_FOUND
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/actions/workflows/([\w.-]+)/runs", route)):
+            found = [
+                r
+                for r in self.runs
+                if r["path"].endswith(m[1])
+                and r["head_sha"] == query.get("head_sha", r["head_sha"])
+                and r["event"] == query.get("event", r["event"])
+            ]
+            return 200, {}, {"total_count": len(found), "workflow_runs": found}
+        if m := re.fullmatch(rf"{repo}/actions/runs/(\d+)(/rerun|/cancel)?", route):
+            run = next((r for r in self.runs if r["id"] == int(m[1])), None)
+            if run is None:
+                return 404, {}, NOT_FOUND
+            if method == "GET" and not m[2]:
+                return 200, {}, run
+            if method == "POST" and m[2] == "/cancel":
+                if run["status"] == "completed":
+                    return 409, {}, {"message": "Cannot cancel a workflow run that is completed.", "status": "409"}
+                run.update(status="completed", conclusion="cancelled")
+                return 202, {}, {}
+            if method == "POST" and m[2] == "/rerun":
+                if run["status"] != "completed":
+                    return 403, {}, {"message": "This workflow is already running", "status": "403"}
+                run.update(status="queued", conclusion=None, run_attempt=run["run_attempt"] + 1)
+                return 201, {}, {}
+        if method == "GET" and route == "/user":  # a workflow's GITHUB_TOKEN may not read it
+            if self.login is None:
+                return 403, {}, {"message": "Resource not accessible by integration", "status": "403"}
+            return 200, {}, self.user(self.login)
         if method == "GET" and (m := re.fullmatch(rf"{repo}/commits/(\w+)/pulls", route)):
             return 200, {}, [self._pull(n, m[1]) for n in self.pulls.get(m[1], [])]
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/pulls/(\d+)", route)):
+            found = self.open_pulls.get(int(m[1]))
+            return (200, {}, found) if found else (404, {}, NOT_FOUND)
+        if method == "GET" and (m := re.fullmatch(rf"{repo}/pulls/(\d+)/reviews", route)):
+            return self._page(path, self.reviews.get(int(m[1]), []))
         if method == "GET" and route == f"{repo}/issues":
             wanted = set(filter(None, query.get("labels", "").split(",")))
             state = query.get("state", "open")

@@ -151,8 +151,10 @@ def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_r
         args = ["--target", "dev", "--post", "--pr", "7", "--out", str(tmp_path / "comment.md")]
         return infra("comment", str(sample_run), *args)
 
+    github.open_pull(7, author="dev", head="c" * 40)  # the gate reads its label and reviews: none
     first, second = run(), run()
     assert first.returncode == 1 and "check fails: 1 stateful delete/replace" in first.stderr
+    assert "stateful deletes/replaces blocked: PR #7 lacks the label" in first.stderr
     assert "comment created" in first.stderr and "comment updated" in second.stderr
     assert len(github.comments[7]) == 1
     assert github.comments[7][0]["body"].startswith("<!-- infra:plan:dev:pr-7 -->")
