@@ -17,7 +17,7 @@ from infra.config.errors import display_path
 from infra.console import err
 from infra.errors import BadInput, Failed
 from infra.report.plan import load_run
-from infra.runner import affected, locks, operations
+from infra.runner import affected, locks, operations, saved
 from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket, state_exists
 from infra.runner.executor import OK, Listener, Outcome
 from infra.runner.terraform import Workspace
@@ -116,19 +116,23 @@ def _confirmed(
     workers: int | None,
     listener: Listener | None,
     confirm: Confirm,
-) -> None:
-    """Plan (for destroy: a destroy plan), show each stack's counts, ask; Cancelled on no.
-    Nothing is asked when nothing would change."""
+) -> Path:
+    """Plan (for destroy: a destroy plan), show each stack's diff and counts, ask; Cancelled
+    on no. Returns the preview's run folder: what runs next is exactly what was shown (its
+    destroy plans are applied; an apply re-plans each stack after its upstream and stops a
+    stack whose changes differ from those shown). Nothing is asked when nothing would change."""
     cfg = load_environment(env).config
     preview = operations.new_run_dir(f"{verb}-preview")
     outcomes = operations.plan(
         graph, names, run_dir=preview, workers=workers, listener=listener, destroy=verb == "destroy"
     )
     if all(o.status == OK for o in outcomes) and not any(p.has_changes for p in load_run(preview)):
-        return
+        return preview
     question = f"{verb.capitalize()} {env} in AWS account {cfg.account.id} ({cfg.region})? (plans: {preview})"
-    if not confirm(question, _preview_lines(outcomes)):
+    diffs = [line for stack, text in plan_texts(preview) for line in (f"─ {stack} ─", *text.splitlines())]
+    if not confirm(question, [*diffs, *_preview_lines(outcomes)]):
         raise Cancelled(f"{verb} cancelled: nothing was changed")
+    return preview
 
 
 def deploy(
@@ -170,8 +174,6 @@ def deploy(
                 operations.write_outcomes(StackGraph({}), [], run_dir)
             return run_dir
         stacks, downstream = found.stacks, found.downstream
-    err.print(f"target: {target(env, emulator)}", markup=False)
-    err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
     result = synthesize([env])
     names = select(result.graph, env, stacks, exclude)
     if single and len(names) != 1:
@@ -179,18 +181,34 @@ def deploy(
             f"--verbose streams one stack's output; {len(names)} are chosen ({', '.join(names) or 'none'}): "
             "choose one with --stack"
         )
+    err.print(f"target: {target(env, emulator)}", markup=False)  # bad input is refused before AWS is asked
+    err.print(require_state_bucket(cfg.account.state_bucket, cfg.region, env), markup=False)
     if verb == "destroy":
         if confirm is not None:
             names = _deployed(result.graph, names)
             if not names:
                 err.print(f"nothing of {env} is deployed: nothing to destroy", markup=False)
                 return None
-            _confirmed(verb, env, result.graph, names, workers, listener, confirm)
+            shown = _confirmed(verb, env, result.graph, names, workers, listener, confirm)
+            operations.destroy(result.graph, names, workers=workers, listener=listener, plans=shown)
+            return None
         operations.destroy(result.graph, names, workers=workers, listener=listener)
         return None
-    if verb == "apply" and confirm is not None:
-        _confirmed(verb, env, result.graph, names, workers, listener, confirm)
     run_dir = run_dir or operations.new_run_dir(verb)
+    if verb == "apply" and confirm is not None:
+        shown = _confirmed(verb, env, result.graph, names, workers, listener, confirm)
+        sets = {p.stack: None if p.status != OK else saved.actions_of(p) for p in load_run(shown)}
+        saved.apply_reviewed(
+            result.graph,
+            names,
+            run_dir=run_dir,
+            reviewed=sets,
+            allow_stateful=True,  # a person saw the plan and said yes
+            only_if_inputs_change=downstream,
+            workers=workers,
+            listener=listener,
+        )
+        return run_dir
     if verb == "plan":  # read-only: no lock file, nothing written to the state bucket
         operations.plan(
             result.graph,

@@ -279,11 +279,24 @@ def apply(
 
 
 def destroy(
-    graph: StackGraph, names: Iterable[str], *, workers: int | None = None, listener: Listener | None = None
+    graph: StackGraph,
+    names: Iterable[str],
+    *,
+    workers: int | None = None,
+    listener: Listener | None = None,
+    plans: Path | None = None,
 ) -> list[Outcome]:
-    """Destroy each stack, consumers before producers."""
+    """Destroy each stack, consumers before producers. With `plans` (a run folder of destroy
+    plans a person saw): each stack's saved plan is applied, and Terraform refuses one whose
+    state moved since; a stack with no saved plan there is left alone."""
 
     def action(node: StackNode) -> str:
+        if plans is not None:
+            saved_plan = plans / node.name / "plan.tfplan"
+            if not saved_plan.is_file():
+                return "not in the plans shown: left alone"
+            _ready(node).run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(saved_plan))
+            return "destroyed (the plan shown)"
         if not state_exists(*state_location(node)):
             return "nothing deployed"
         ws = _ready(node)

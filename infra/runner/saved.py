@@ -31,9 +31,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra.errors import Failed
-from infra.report.plan import OUTCOMES_FILE, StackPlan, from_plan
+from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
 from infra.runner import operations
-from infra.runner.affected import NOT_PLANNED, changed_inputs
+from infra.runner.affected import changed_inputs
 from infra.runner.executor import DEFERRED, OK, Listener, Outcome, run_graph
 from infra.runner.terraform import TerraformError
 from infra.synth.graph import StackGraph, StackNode

@@ -158,9 +158,9 @@ def test_destroying_a_protected_environment_is_bad_input():
 
 
 def test_force_protected_lets_destroy_go_on_to_aws(denying_aws):
-    """Past the protection it asks AWS which stacks are deployed (here: refused)."""
+    """Past the protection it asks AWS for the state bucket (here: refused)."""
     proc = run_cli("destroy", "prod", "--stack", "kms", "--force-protected", env=denying_aws)
-    assert_clean_failure(proc, EXIT_FAILED, "AWS refused HeadObject")
+    assert_clean_failure(proc, EXIT_FAILED, "state bucket s3://edutech-tfstate-222222222222: access denied")
     assert "protected" not in proc.stderr
 
 

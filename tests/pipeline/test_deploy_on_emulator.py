@@ -97,10 +97,11 @@ def held(kms: StackNode) -> Iterator[locks.LockInfo]:
 
 
 def test_a_stale_lock_is_named_by_the_plan_that_meets_it_and_released_by_infra_unlock(kms, held):
-    """One lock, as a person meets it: the plan fails naming it; unlock shows it, keeps it
-    without an answer or on "n", releases it on "y"; Terraform can take the lock again."""
+    """One lock, as a person meets it: an apply fails naming it (a plan takes no lock: it
+    writes nothing); unlock shows it, keeps it without an answer or on "n", releases it on
+    "y"; Terraform can take the lock again."""
     quick = "import infra.runner.operations as o\no.LOCK_TIMEOUT = '-lock-timeout=1s'"
-    planned = run_cli("plan", "dev", "--stack", "kms", "--emulator", prelude=quick)
+    planned = run_cli("apply", "dev", "--stack", "kms", "--emulator", prelude=quick)
     assert "Traceback" not in planned.stderr and planned.returncode == EXIT_FAILED, planned.stderr
     since = held.created[:19].replace("T", " ")
     assert f"dev-kms: `terraform plan` met the state lock of {held.who} since {since}" in planned.stderr
@@ -148,3 +149,13 @@ def test_plan_prints_the_diff_of_each_changed_stack(kms):
     assert "─ dev-kms ─" in proc.stdout
     assert re.search(r"# aws_kms_key\.\S+ will be created", proc.stdout), proc.stdout
     assert "Plan: " in proc.stdout and " to add, 0 to change, 0 to destroy." in proc.stdout
+
+
+def test_apply_told_yes_applies_the_plan_it_showed(kms):
+    """After "y", each stack is planned again and applied only when it makes the changes
+    that were shown (else it stops: tests/pipeline/test_merge_apply.py breaks that case)."""
+    proc = run_cli("apply", "dev", "--stack", "kms", answer="y\n")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert re.search(r"# aws_kms_key\.\S+ will be created", proc.stdout), proc.stdout  # the diff, before asking
+    assert "re-planned, same as reviewed" in proc.stdout + proc.stderr
+    assert state_exists(*locks.state_location(kms))
