@@ -300,3 +300,14 @@ def test_only_the_stateful_label_and_reviews_re_run_the_plan_and_no_skip_reports
     assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
     assert job["permissions"] == {"contents": "read", "actions": "write"}
     assert 'infra ci replan --head-sha "$HEAD_SHA"' in " ".join(s.get("run", "") for s in job["steps"])
+
+
+def test_every_job_that_synthesizes_the_base_keeps_it_in_the_cache():
+    """`scan --at-ref` and `plan --affected-since` synthesize the base commit; its synth is
+    kept under .infra/base per tree (infra/synth/tree.py), restored across jobs and runs."""
+    jobs = load("plan.yml")["jobs"]
+    for name, job in jobs.items():
+        runs = " ".join(s.get("run", "") for s in job.get("steps", []))
+        if "--at-ref" in runs or "--affected-since" in runs:
+            caches = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+            assert any(c["path"] == ".infra/base" and "base" in c["key"] for c in caches), name
