@@ -594,11 +594,16 @@ def ci_apply_merge(
         str | None,
         typer.Option(envvar="INFRA_APPROVED_SETS", help="The plan job's sets (JSON): every plan must match them."),
     ] = None,
+    require_approved: Annotated[
+        bool, typer.Option(help="Refuse when the plan job's sets are missing (the approved job: fail closed).")
+    ] = False,
 ) -> None:
     """Apply the stacks changed since ENV's last applied commit, from the reviewed plans."""
     from infra.pipeline.merge import merge_apply
     from infra.runner.saved import parse_sets
 
+    if require_approved and not plan_only and not approved:
+        raise BadInput("the plan job's sets (INFRA_APPROVED_SETS) are missing: nothing applied")
     with _view() as view:
         merged = merge_apply(
             env,

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # The roles the platform team creates in each account (README: "AWS and GitHub set-up").
 ROLE_NAMES = {
-    "plan": "infra-github-plan",  # read-only, plus the state bucket's lock files
+    "plan": "infra-github-plan",  # read-only: plans take no lock and write nothing
     "apply": "infra-github-apply",  # may change the account's resources
     "queue": "infra-github-queue",  # the plan role, plus writing plans/ (merge queue refs only)
 }

@@ -11,6 +11,7 @@ re-runs with an explicit override.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,18 +45,51 @@ def stacks_since_record(
     change since its last applied commit affects; every stack when nothing was recorded."""
     record = read_record(bucket, region, env)
     if record is None:
-        names = graph.for_environments([env])
+        names = _owned(graph, graph.for_environments([env]), env)
         return names, [], [f"{env}: no commit recorded as applied: every stack ({len(names)})"]
     if record.commit == commit:
         return [], [], [f"{env}: {commit[:12]} is already applied ({record.applied_at})"]
+    if is_ancestor(record.commit, commit) is False:  # a re-run of an older commit, or history rewritten
+        raise Superseded(
+            f"{env}: the last applied commit {record.commit[:12]} ({record.applied_at}) is not an ancestor of "
+            f"{commit[:12]}: applying it would undo a newer merge or history was rewritten; nothing applied "
+            "(a person decides: re-run the newest commit's apply)"
+        )
     base_out = synth_ref(record.commit)
-    chosen = affected.compare(base_out, graph, head_out, [env])
+    chosen = [a for a in affected.compare(base_out, graph, head_out, [env]) if a.stack in _owned(graph, [a.stack], env)]
     said = [f"{env}: last applied {record.commit[:12]} ({record.applied_at}); applying what changed since"]
     said += [f"affected: {a.stack} ({a.reason})" for a in chosen]
     said += [
         f"removed: {n} is gone from the code; its resources stay" for n in affected.removed(base_out, graph, [env])
     ]
     return [a.stack for a in chosen], [a.stack for a in chosen if not a.direct], said
+
+
+class Superseded(saved.Refused):
+    """The commit to apply is older than (or unrelated to) the one already applied."""
+
+
+def is_ancestor(older: str, newer: str) -> bool | None:
+    """Whether `older` is in `newer`'s history (git, in this repository's clone); None when
+    git does not know one of them (then the synth of the older one says what it can)."""
+    from infra.paths import REPO
+
+    proc = subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=REPO, capture_output=True)
+    return {0: True, 1: False}.get(proc.returncode)
+
+
+def _owned(graph: StackGraph, names: list[str], env: str) -> list[str]:
+    """Of these stacks, those this environment applies: an account-wide stack (one state for
+    the account's environments) is applied by the first of them in promotion order; the
+    others would apply the same plan again, against a state it already moved."""
+    if not any(graph.nodes[n].scope == "account" for n in names):
+        return names
+    from infra.config import load_environment, promotion
+
+    order = promotion().order
+    account = load_environment(env).config.account.name
+    first = next((e for e in order if load_environment(e).config.account.name == account), env)
+    return [n for n in names if graph.nodes[n].scope != "account" or first == env]
 
 
 class NothingReviewed(saved.Refused):
@@ -92,9 +126,11 @@ def apply_merge(
     if not names:
         operations.write_outcomes(graph, [], run_dir)
         return Merged(run_dir, [], [*said, f"no stack of {env} to apply"])
-    plans = saved.load(
-        bucket=bucket, region=region, env=env, commit=commit, dest=run_dir.with_name(run_dir.name + "-saved")
-    )
+    plans = None
+    if not override:  # the override is a person's re-plan: saved plans (maybe stale) are not used
+        plans = saved.load(
+            bucket=bucket, region=region, env=env, commit=commit, dest=run_dir.with_name(run_dir.name + "-saved")
+        )
     if plans is not None:
         said.append(f"the merge queue's plans for {commit[:12]}: {len(plans.stacks)} stacks")
     elif override:

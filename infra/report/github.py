@@ -134,9 +134,11 @@ class GitHub:
         """The pull request a commit on the default branch came from (apply's comment)."""
         repos = self._kit.rest(API_VERSION).repos
         with self._errors():
-            pulls = repos.list_pull_requests_associated_with_commit(self.owner, self.name, sha).parsed_data
-        merged = [p for p in pulls if p.merged_at] or pulls
-        return merged[0].number if merged else None
+            answer = repos.list_pull_requests_associated_with_commit(self.owner, self.name, sha)
+            pulls = cast(list[dict[str, Any]], answer.json())
+        # the pull request merged as this very commit; never an open one that merely contains it
+        merged = [p for p in pulls if p.get("merged_at") and p.get("merge_commit_sha") == sha]
+        return int(merged[0]["number"]) if merged else None
 
     def pull(self, number: int) -> dict[str, Any]:
         """A pull request as GitHub sends it (labels, author, head commit)."""

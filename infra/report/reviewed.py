@@ -71,7 +71,9 @@ def reviewed_plan(github: GitHub, pr: int, environment: str, marker: str) -> Rev
     ours = [c for c in github.comments(pr) if c["user"]["login"] == me and marker in (c.get("body") or "")]
     if not ours:
         raise NotReviewed(f"PR #{pr}: no plan comment for {environment} by {me} (the plan job's report)")
-    comment = ours[-1]
+    if len(ours) > 1:  # one sticky comment per environment: a second one is not ours to trust
+        raise NotReviewed(f"PR #{pr}: {len(ours)} plan comments for {environment} by {me}: none is trusted")
+    comment = ours[0]
     doc = parse(comment.get("body") or "")
     listed = doc.get("stacks") if doc is not None else None
     if doc is None or doc.get("environment") != environment or not isinstance(listed, dict):
