@@ -189,7 +189,8 @@ def apply_reviewed(
         if stateful and not allow_stateful:
             raise Refused(
                 f"stateful delete/replace not approved: {'; '.join(stateful)} "
-                "(needs the label `allow-stateful-changes` and an approving review by someone other than the author)"
+                "(needs the label `allow-stateful-changes` and an approving review by a member or "
+                "collaborator other than the author)"
             )
 
     def action(node: StackNode) -> str:

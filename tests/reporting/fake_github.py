@@ -290,7 +290,7 @@ class FakeGitHub:
         self.runs.append(new)
         return new
 
-    def review(self, number: int, *, login: str, state: str, commit: str) -> None:
+    def review(self, number: int, *, login: str, state: str, commit: str, association: str = "MEMBER") -> None:
         rid = self._id()
         self.reviews.setdefault(number, []).append(
             {
@@ -304,7 +304,7 @@ class FakeGitHub:
                 "_links": {},
                 "submitted_at": _now(),
                 "commit_id": commit,
-                "author_association": "MEMBER",
+                "author_association": association,
             }
         )
 
