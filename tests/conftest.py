@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _group(item: pytest.Item) -> str:
     path = item.path.relative_to(Path(__file__).resolve().parent.parent).as_posix()
-    if item.get_closest_marker("e2e"):
+    if path.startswith("tests/e2e/"):  # an environment's whole loop
         env = getattr(getattr(item, "callspec", None), "params", {}).get("env", "dev")
         return f"e2e-{env}"
     if path.startswith("tests/reporting/"):

@@ -33,7 +33,9 @@ from infra.runner.terraform import WORKSPACES
 from tests.pipeline import tiny
 from tests.reporting.fake_github import FakeGitHub
 
-pytestmark = pytest.mark.terraform
+# the whole merge sequence on the emulator, several minutes: an e2e test, so not in the fast
+# part (`-m "not e2e"`); in the full suite it runs beside the environments' loops
+pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
 
 
 class World:
