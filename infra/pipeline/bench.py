@@ -234,7 +234,8 @@ def naive_loop(graph: Any, names: list[str]) -> str:
     return f"{len(names)} stacks"
 
 
-def _terraform_runs(run_dir: Path, names: list[str], since: dict[str, int]) -> int:
+def _terraform_runs(names: list[str], since: dict[str, int]) -> int:
+    """Terraform runs (but init) of these stacks since the given log sizes."""
     from infra.runner.terraform import WORKSPACES
 
     count = 0
@@ -272,7 +273,7 @@ def deployment_rows(bench: Bench) -> None:
                 with tempfile.TemporaryDirectory() as tmp:
                     sizes = {n: (WORKSPACES / n / "terraform.log").stat().st_size for n in names}
                     operations.plan(graph, names, run_dir=Path(tmp), workers=workers)
-                    return f"{_terraform_runs(Path(tmp), names, sizes)} Terraform runs for {len(names)} stacks"
+                    return f"{_terraform_runs(names, sizes)} Terraform runs for {len(names)} stacks"
 
             return run
 

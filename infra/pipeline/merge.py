@@ -56,7 +56,9 @@ def stacks_since_record(
             "(a person decides: re-run the newest commit's apply)"
         )
     base_out = synth_ref(record.commit)
-    chosen = [a for a in affected.compare(base_out, graph, head_out, [env]) if a.stack in _owned(graph, [a.stack], env)]
+    found = affected.compare(base_out, graph, head_out, [env])
+    owned = set(_owned(graph, [a.stack for a in found], env))
+    chosen = [a for a in found if a.stack in owned]
     said = [f"{env}: last applied {record.commit[:12]} ({record.applied_at}); applying what changed since"]
     said += [f"affected: {a.stack} ({a.reason})" for a in chosen]
     said += [

@@ -19,7 +19,7 @@ from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
 from infra.runner.locks import state_location
-from infra.runner.terraform import VALIDATE_WORKSPACES, TerraformError, Workspace
+from infra.runner.terraform import VALIDATE_WORKSPACES, Result, TerraformError, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
 
@@ -153,6 +153,11 @@ def plan_text(output: str) -> str:
     return "\n" + text + "\n"
 
 
+def apply_plan(ws: Workspace, plan_file: Path, *, check: bool = True) -> Result:
+    """Apply a saved plan file exactly as it is (Terraform refuses one whose state moved since)."""
+    return ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(plan_file), check=check)
+
+
 def _not_planned(run_dir: Path, node: StackNode) -> str:
     shutil.rmtree(run_dir / node.name, ignore_errors=True)  # nothing of an earlier run may stay
     return NOT_PLANNED
@@ -270,7 +275,7 @@ def apply(
         ws = _ready(node)
         planned = _save_plan(ws, run_dir)
         if planned.changed:  # resources, or only outputs: both are saved by applying
-            ws.run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(run_dir / node.name / "plan.tfplan"))
+            apply_plan(ws, run_dir / node.name / "plan.tfplan")
         return f"applied {planned.summary.totals()}"
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
@@ -295,7 +300,7 @@ def destroy(
             saved_plan = plans / node.name / "plan.tfplan"
             if not saved_plan.is_file():
                 return "not in the plans shown: left alone"
-            _ready(node).run("apply", "-input=false", "-no-color", LOCK_TIMEOUT, str(saved_plan))
+            apply_plan(_ready(node), saved_plan)
             return "destroyed (the plan shown)"
         if not state_exists(*state_location(node)):
             return "nothing deployed"

@@ -143,7 +143,7 @@ def _plan_of(node: StackNode, folder: Path) -> StackPlan:
 
 def _apply_file(node: StackNode, plan_file: Path) -> None:
     ws = operations._ready(node)
-    result = ws.run("apply", "-input=false", "-no-color", operations.LOCK_TIMEOUT, str(plan_file), check=False)
+    result = operations.apply_plan(ws, plan_file, check=False)
     if result.returncode == 0:
         return
     if "Saved plan is stale" in result.output:
