@@ -4,10 +4,21 @@ Served by gunicorn (see launcher.py) over HTTPS: the state bucket (and the ALB l
 bucket) deny requests without TLS, and the emulator must not need a weaker policy than
 AWS. werkzeug's development server lost responses under load (a request answered 200 was
 retried by the client, creating duplicates); gunicorn handles connections properly.
+
+A retry can still follow a request that was carried out: on a loaded machine the client
+may give up on a connection before the answer arrives. The AWS SDKs name every attempt
+(`amz-sdk-invocation-id`, the same for all attempts of one call, and `amz-sdk-request:
+attempt=N`), so a retry of a call this emulator already answered with success gets that
+same answer again instead of running twice (a second `RevokeSecurityGroupEgress` of the
+default rule fails with InvalidPermission.NotFound and aborts the whole apply). Only
+successful answers are kept; an error or a first attempt always runs. Every retry is
+written to the log.
 """
 
 from __future__ import annotations
 
+import collections
+import sys
 import threading
 from typing import Any
 
@@ -20,9 +31,51 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 _moto = DomainDispatcherApplication(create_backend_app)
 _lock = threading.Lock()
 
+KEEP = 256  # answered calls remembered for their retries
+LARGEST = 1 << 20  # bytes; a larger answer (a big state file) is not kept
 
-def app(environ: Any, start_response: Any) -> Any:
+
+class Answer:
+    """One WSGI response, captured so that it can be sent again."""
+
+    def __init__(self) -> None:
+        self.status = ""
+        self.headers: list[tuple[str, str]] = []
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self.status, self.headers = status, list(headers)
+        return lambda data: None
+
+
+_answered: collections.OrderedDict[str, tuple[Answer, list[bytes]]] = collections.OrderedDict()
+
+
+def _attempt(environ: dict[str, Any]) -> int:
+    for part in environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def app(environ: dict[str, Any], start_response: Any) -> Any:
+    call = environ.get("HTTP_AMZ_SDK_INVOCATION_ID", "")
+    attempt = _attempt(environ)
     # moto's backends are plain dictionaries, not safe for concurrent requests; several
     # Terraform processes at once must not interleave inside them.
     with _lock:
-        return list(_moto(environ, start_response))
+        if call and attempt > 1:
+            kept = _answered.get(call)
+            print(f"retry: call {call} attempt {attempt}: {'answered again' if kept else 'runs'}", file=sys.stderr)
+            if kept is not None:
+                answer, body = kept
+                start_response(answer.status, answer.headers)
+                return body
+        answer = Answer()
+        body = list(_moto(environ, answer.start_response))
+        if call and answer.status.startswith("2") and sum(map(len, body)) <= LARGEST:
+            _answered[call] = (answer, body)
+            while len(_answered) > KEEP:
+                _answered.popitem(last=False)
+    start_response(answer.status, answer.headers)
+    return body
