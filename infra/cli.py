@@ -185,8 +185,9 @@ def up(
 ) -> None:
     """The main job: the whole loop on the embedded emulator.
 
-    Emulator, seed, bootstrap, synth, scan, plan, apply, probes, a plan that must be
-    empty, destroy, emulator stopped; a report of each phase with its time.
+    Emulator, seed, bootstrap, synth, scan, plan, apply, probes, Prowler (no unmuted
+    critical or high finding), a plan that must be empty, destroy, emulator stopped; a
+    report of each phase with its time.
     """
     from infra.pipeline.up import up_all
 
@@ -430,6 +431,30 @@ def drift(
         raise DriftFound(f"{len(checked.report.drifted)} stacks of {env} drifted (report: {checked.path})")
 
 
+@app.command()
+def compliance(
+    env: str,
+    emulator: UseEmulator = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the reports here (default: a run folder).")] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="The previous run's OCSF report, for 'new' (default: the last local run).")
+    ] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write the summary here.")] = None,
+    sarif: Annotated[Path | None, typer.Option(help="Also write SARIF (findings on our resources) here.")] = None,
+) -> None:
+    """Prowler against the environment's account: summary, SARIF, OCSF JSON; exit 1 on
+    any unmuted critical or high finding (mutes: infra/policy/prowler-mutelist.yaml)."""
+    from infra.pipeline.compliance import compliance as scan_account
+    from infra.pipeline.compliance import gate_message
+    from infra.policy.prowler import ComplianceError
+
+    scan, summary = scan_account(env, emulator=emulator, out=out_dir, previous=previous, markdown=markdown, sarif=sarif)
+    out.print(summary.read_text(), markup=False, highlight=False)
+    out.print(f"report: {scan.report}", markup=False, highlight=False)
+    if scan.gating:
+        raise ComplianceError(gate_message(scan))
+
+
 # --- the emulator ---------------------------------------------------------------------------
 
 
@@ -552,9 +577,16 @@ def ci_apply(
 
 
 @ci_app.command("environments")
-def ci_environments() -> None:
+def ci_environments(
+    per_account: Annotated[
+        bool, typer.Option(help="Only the first environment of each account (account-wide jobs).")
+    ] = False,
+) -> None:
     """The environments in promotion order, as JSON (the workflows' matrix)."""
-    out.print(json.dumps(list(promotion().order)), markup=False, highlight=False)
+    from infra.config.layers import account_leads
+
+    names = account_leads() if per_account else promotion().order
+    out.print(json.dumps(list(names)), markup=False, highlight=False)
 
 
 @ci_app.command("save-plans")

@@ -12,4 +12,5 @@ MODULES = REPO / "modules"
 # Everything generated at run time lives below one directory, ignored by git.
 WORK = Path(os.environ.get("INFRA_WORK_DIR", REPO / ".infra"))
 SYNTH_OUT = WORK / "synth"
-TOOLS = REPO / ".tools"
+# Tools installed on first use (Prowler): shared by every working area, never per test worker.
+TOOLS = Path(os.environ.get("INFRA_TOOLS_DIR", REPO / ".infra" / "tools"))

@@ -13,3 +13,7 @@ TERRAFORM_REQUIRED = ">= 1.10, < 2.0"  # use_lockfile on the S3 backend needs 1.
 
 # Node runtime for jsii (Node 20 is end of life and jsii prints a banner about it).
 NODE_MAJOR = 22
+
+# Prowler, the live compliance scanner (`infra compliance`): installed on first use into its
+# own environment under .infra/tools/, not into the project's venv (it is 1.4 GB).
+PROWLER_VERSION = "5.46.0"

@@ -236,6 +236,36 @@ def test_compliance_is_scheduled_and_files_drift_issues():
     assert 'infra drift "$ENVIRONMENT" --issues' in runs and "infra probe" in runs
 
 
+def test_prowler_scans_each_account_after_drift_with_the_read_only_role():
+    doc = load("compliance.yml")
+    prowler = doc["jobs"]["prowler"]
+    assert set(prowler["needs"]) == {"accounts", "drift"}
+    assert prowler["permissions"] == {"contents": "read", "id-token": "write", "security-events": "write"}
+    accounts = " ".join(s.get("run", "") for s in doc["jobs"]["accounts"]["steps"])
+    assert "infra ci environments --per-account" in accounts
+    runs = " ".join(s.get("run", "") for s in prowler["steps"])
+    assert 'infra ci role "$ENVIRONMENT" plan' in runs
+    assert 'infra compliance "$ENVIRONMENT"' in runs
+    assert "--sarif" in runs and "GITHUB_STEP_SUMMARY" in runs
+
+
+def test_ci_environments_per_account_names_the_first_environment_of_each_account():
+    import json
+
+    from infra.config import load_environment, promotion
+
+    proc = subprocess.run(
+        [str(BIN / "infra"), "ci", "environments", "--per-account"], capture_output=True, text=True, check=True
+    )
+    leads = json.loads(proc.stdout)
+    accounts = [load_environment(e).config.account.name for e in leads]
+    assert sorted(accounts) == sorted({load_environment(e).config.account.name for e in promotion().order})
+    for env in leads:
+        account = load_environment(env).config.account.name
+        earlier = promotion().order[: promotion().order.index(env)]
+        assert all(load_environment(e).config.account.name != account for e in earlier)
+
+
 def _infra_calls() -> list[list[str]]:
     calls = []
     for path in all_step_files():

@@ -102,6 +102,15 @@ def promotion(root: Path | None = None) -> Promotion:
     return Promotion(tuple(e.name for e in ordered), frozenset(e.name for e in envs if e.approval))
 
 
+def account_leads(root: Path | None = None) -> tuple[str, ...]:
+    """The first environment of each account in promotion order: the one that applies the
+    account-wide stack and that scans the account (`infra compliance`)."""
+    leads: dict[str, str] = {}
+    for name in promotion(root).order:
+        leads.setdefault(load_environment(name, root).config.account.name, name)
+    return tuple(leads.values())
+
+
 def _read(path: Path, prefix: KeyPath = ()) -> Layer:
     try:
         data = tomllib.loads(path.read_text())

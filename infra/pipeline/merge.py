@@ -86,12 +86,10 @@ def _owned(graph: StackGraph, names: list[str], env: str) -> list[str]:
     others would apply the same plan again, against a state it already moved."""
     if not any(graph.nodes[n].scope == "account" for n in names):
         return names
-    from infra.config import load_environment, promotion
+    from infra.config.layers import account_leads
 
-    order = promotion().order
-    account = load_environment(env).config.account.name
-    first = next((e for e in order if load_environment(e).config.account.name == account), env)
-    return [n for n in names if graph.nodes[n].scope != "account" or first == env]
+    leads = env in account_leads()
+    return [n for n in names if graph.nodes[n].scope != "account" or leads]
 
 
 class NothingReviewed(saved.Refused):

@@ -12,6 +12,7 @@ from infra.config.layers import PROTECTION_VARIABLE
 from infra.console import err
 from infra.emulator.seed import emulated
 from infra.paths import SYNTH_OUT
+from infra.pipeline import compliance
 from infra.pipeline.phases import Loop, PhaseFailed, write
 from infra.pipeline.probe import run_probes
 from infra.policy.scan import scan_and_check
@@ -78,6 +79,13 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
             raise RuntimeError(f"{result.summary} (log: {run_dir / 'probes.log'})\n{result.output[-3000:]}")
         return result.summary
 
+    def do_compliance() -> str:
+        assert graph is not None
+        scan = compliance.check(env, run_dir / "compliance", graph=graph, names=names)
+        if scan.gating:
+            raise RuntimeError(f"{compliance.gate_message(scan)}\n(report: {scan.report})")
+        return scan.summary()
+
     def do_replan() -> str:
         assert graph is not None
         operations.plan(graph, names, run_dir=run_dir / "replan", workers=workers, listener=listener)
@@ -104,6 +112,7 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
         loop.phase("plan", do_plan)
         loop.phase("apply", do_apply)
         loop.phase("probe", do_probe)
+        loop.phase("compliance", do_compliance)
         loop.phase("re-plan", do_replan)
         if not keep:
             loop.phase("destroy", do_destroy)

@@ -6,6 +6,7 @@ emulator answers at once). dev is deployed once for the checks that need a deplo
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -14,7 +15,10 @@ import pytest
 
 from infra.emulator import launcher
 from infra.paths import REPO, SYNTH_OUT
+from infra.config import load_environment
+from infra.pipeline.compliance import last_report
 from infra.pipeline.probe import run_probes
+from infra.policy import prowler
 from infra.pipeline.up import up
 from infra.runner import operations
 from infra.synth.graph import StackGraph
@@ -38,6 +42,7 @@ def dev():
         "plan",
         "apply",
         "probe",
+        "compliance",
         "re-plan",
     ]
     graph = StackGraph.from_synth(SYNTH_OUT)
@@ -109,3 +114,24 @@ def test_drift_made_outside_terraform_is_found_and_reported(dev):
     calm = drift()
     assert calm.returncode == 0, calm.stdout + calm.stderr
     assert "no drift · 0 stacks drifted" in calm.stdout
+
+
+def test_every_prowler_mute_still_matches_a_finding(dev):
+    """The loop's compliance phase passed (the fixture); each mute in the mutelist must
+    still have muted something in it, or it is stale and goes."""
+    findings = prowler.parse(json.loads(last_report("dev").read_text()))
+    assert any(f.muted for f in findings)
+    assert [m.check for m in prowler.stale_mutes(prowler.mutes(), findings)] == []
+
+
+def test_the_compliance_gate_fails_when_a_data_key_stops_rotating(dev, tmp_path):
+    graph, names = dev
+    cfg = load_environment("dev").config
+    key = operations.outputs(graph, ["dev-kms"])["dev-kms"]["data_key_arn"]
+    kms = boto3.client("kms", region_name=cfg.region)
+    kms.disable_key_rotation(KeyId=key)
+    try:
+        scan = prowler.run(cfg.account.id, cfg.region, tmp_path, services=("kms",))
+    finally:
+        kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=cfg.components.kms.rotation_period_days)
+    assert [(f.check, f.resource) for f in scan.gating] == [("kms_cmk_rotation_enabled", key)]

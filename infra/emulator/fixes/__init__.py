@@ -22,6 +22,7 @@ MODULES: tuple[str, ...] = (
     "xray",
     "kms",
     "rds",
+    "rds_managed",
     "autoscaling",
     "ecs",
     "ec2",

@@ -1,0 +1,79 @@
+"""infra/emulator/fixes/rds_managed.py: what RDS decides for you (engine versions, the
+managed master secret's rotation), on stock moto 5.2.5 and with our fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from infra.emulator import fixes
+
+REGION = "sa-east-1"
+
+
+@pytest.fixture(autouse=True)
+def aws(monkeypatch) -> Iterator[None]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    fixes.undo()
+    with mock_aws():
+        yield
+    fixes.undo()
+
+
+def rds():
+    return boto3.client("rds", region_name=REGION)
+
+
+def database(version: str = "8.4") -> dict:
+    return rds().create_db_instance(
+        DBInstanceIdentifier="db",
+        Engine="mysql",
+        EngineVersion=version,
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+    )["DBInstance"]
+
+
+def test_stock_moto_cannot_describe_engine_versions():
+    with pytest.raises((ClientError, NotImplementedError)):
+        rds().describe_db_engine_versions(Engine="mysql")
+
+
+def test_stock_moto_keeps_the_major_version_and_does_not_rotate_the_managed_secret():
+    created = database()
+    assert created["EngineVersion"] == "8.4"
+    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(
+        SecretId=created["MasterUserSecret"]["SecretArn"]
+    )
+    assert not secret.get("RotationEnabled")
+
+
+def test_with_our_fix_engine_versions_are_offered_and_a_major_runs_its_default_minor():
+    fixes.apply("rds_managed")
+    offered = rds().describe_db_engine_versions(Engine="mysql")["DBEngineVersions"]
+    assert {v["DBParameterGroupFamily"] for v in offered} == {"mysql8.0", "mysql8.4"}
+    default = rds().describe_db_engine_versions(Engine="mysql", EngineVersion="8.4", DefaultOnly=True)
+    [only] = default["DBEngineVersions"]
+    created = database("8.4")
+    assert created["EngineVersion"] == only["EngineVersion"]
+    assert created["EngineVersion"] in {v["EngineVersion"] for v in offered}
+    assert rds().describe_db_engine_versions(Engine="postgres")["DBEngineVersions"] == []
+
+
+def test_with_our_fix_the_managed_master_secret_rotates_every_seven_days():
+    fixes.apply("rds_managed")
+    created = database()
+    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(
+        SecretId=created["MasterUserSecret"]["SecretArn"]
+    )
+    assert secret["RotationEnabled"] is True
+    assert secret["RotationRules"]["AutomaticallyAfterDays"] == 7
