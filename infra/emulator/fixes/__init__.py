@@ -26,6 +26,9 @@ MODULES: tuple[str, ...] = (
     "autoscaling",
     "ecs",
     "ec2",
+    "wafv2",
+    "guardduty",
+    "cloudtrail",
 )
 _applied: list[str] = []
 _originals: list[tuple[Any, str, Any]] = []

@@ -4,10 +4,26 @@
   to enable it again. Ours keeps it from create and modify.
 - DescribeDBParameters returns parameters without `Source`; the provider keeps only
   user-set ones, so it sees none and wants to add them again. Ours marks them "user".
+
+And values a compliance scanner (Prowler) reads:
+
+- Instances get CA "rds-ca-default", which is no CA of AWS's; AWS gives new instances
+  "rds-ca-rsa2048-g1". Ours reports that for instances created without a CA.
+- DescribeCertificates is not implemented (HTTP 500), and it is where Prowler reads a CA's
+  validity: with nothing read, it reports the certificate as expired. Ours lists the CAs
+  AWS offers for new instances: rds-ca-rsa2048-g1 (valid 40 years, to 2061),
+  rds-ca-rsa4096-g1 and rds-ca-ecc384-g1 (100 years, to 2121).
+- DescribeDBInstances has no CertificateDetails (the CA and the expiry of the instance's
+  server certificate). Ours gives the instance's CA and, as expiry, a year after the
+  instance was created: RDS issues the server certificate itself and, with these CAs,
+  rotates it before it expires (the year is our choice; we do not model the rotation).
+- DescribeDBInstances has no EnhancedMonitoringResourceArn although MonitoringInterval is
+  above 0. AWS gives the RDSOSMetrics log stream of the instance; ours too (none at 0).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -56,8 +72,66 @@ def describe_db_parameters(self: Any) -> ActionResult:
     return ActionResult({"Parameters": [p for p in parameters if source in (None, p["Source"])]})
 
 
+DEFAULT_CA = "rds-ca-rsa2048-g1"
+MOTO_DEFAULT_CA = "rds-ca-default"
+VALID_FROM = datetime(2021, 5, 25, tzinfo=UTC)  # AWS issued these CAs in 2021; the day is ours
+CERTIFICATE_AUTHORITIES = {
+    "rds-ca-rsa2048-g1": VALID_FROM.replace(year=2061),
+    "rds-ca-rsa4096-g1": VALID_FROM.replace(year=2121),
+    "rds-ca-ecc384-g1": VALID_FROM.replace(year=2121),
+}
+SERVER_CERTIFICATE_LIFETIME = timedelta(days=365)
+
+
+def _get_ca(self: Any) -> str:
+    ca: str | None = vars(self).get("_ca_certificate_identifier")
+    return DEFAULT_CA if ca is None or ca == MOTO_DEFAULT_CA else ca
+
+
+def _set_ca(self: Any, value: str | None) -> None:
+    self._ca_certificate_identifier = value
+
+
+def _certificate_details(self: Any) -> dict[str, Any]:
+    return {"CAIdentifier": self.ca_certificate_identifier, "ValidTill": self.created + SERVER_CERTIFICATE_LIFETIME}
+
+
+def _enhanced_monitoring_arn(self: Any) -> str | None:
+    if not int(self.monitoring_interval or 0):
+        return None
+    group = f"arn:{self.partition}:logs:{self.region}:{self.account_id}:log-group:RDSOSMetrics"
+    return f"{group}:log-stream:{self.dbi_resource_id}"
+
+
+def certificate(self: Any, identifier: str, valid_till: datetime) -> dict[str, Any]:
+    return {
+        "CertificateIdentifier": identifier,
+        "CertificateType": "CA",
+        "ValidFrom": VALID_FROM,
+        "ValidTill": valid_till,
+        "CertificateArn": f"arn:{self.partition}:rds:{self.region}::cert:{identifier}",
+        "CustomerOverride": False,
+    }
+
+
+def describe_certificates(self: Any) -> ActionResult:
+    from moto.rds.exceptions import RDSClientError
+
+    wanted = self.params.get("CertificateIdentifier")
+    if wanted is not None and wanted not in CERTIFICATE_AUTHORITIES:
+        raise RDSClientError("CertificateNotFound", f"Certificate {wanted} not found.")
+    found = [certificate(self, i, t) for i, t in CERTIFICATE_AUTHORITIES.items() if wanted in (None, i)]
+    return ActionResult({"DefaultCertificateForNewLaunches": DEFAULT_CA, "Certificates": found})
+
+
 def apply() -> None:
+    from moto.rds.models import DBInstance
     from moto.rds.responses import RDSResponse
+
+    replace(DBInstance, "ca_certificate_identifier", property(_get_ca, _set_ca))
+    replace(DBInstance, "certificate_details", property(_certificate_details))
+    replace(DBInstance, "enhanced_monitoring_resource_arn", property(_enhanced_monitoring_arn))
+    replace(RDSResponse, "describe_certificates", describe_certificates)
 
     replace(RDSResponse, "create_db_instance", _keep_insights(RDSResponse.create_db_instance))
     replace(RDSResponse, "modify_db_instance", _keep_insights(RDSResponse.modify_db_instance))
