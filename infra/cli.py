@@ -435,7 +435,9 @@ def drift(
 def compliance(
     env: str,
     emulator: UseEmulator = False,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the reports here (default: a run folder).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the reports here (default: a run folder).")
+    ] = None,
     previous: Annotated[
         Path | None, typer.Option(help="The previous run's OCSF report, for 'new' (default: the last local run).")
     ] = None,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from infra.errors import Failed
 from infra.paths import REPO, TOOLS
@@ -77,11 +77,22 @@ def installed() -> Path:
             python = home() / "bin" / "python"
             for command in (
                 [str(uv), "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(home())],
-                [str(uv), "pip", "install", "--quiet", "--native-tls", "--python", str(python), f"prowler=={PROWLER_VERSION}"],
+                [
+                    str(uv),
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--native-tls",
+                    "--python",
+                    str(python),
+                    f"prowler=={PROWLER_VERSION}",
+                ],
             ):
                 proc = subprocess.run(command, capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
-                    raise ComplianceError(f"installing Prowler {PROWLER_VERSION} failed: {' '.join(command[:3])}\n{proc.stderr[-2000:]}")
+                    raise ComplianceError(
+                        f"installing Prowler {PROWLER_VERSION} failed: {' '.join(command[:3])}\n{proc.stderr[-2000:]}"
+                    )
             stamp.write_text(PROWLER_VERSION + "\n")
     return exe
 
@@ -242,7 +253,9 @@ def run(
     ]
     started = time.monotonic()
     with (out / "prowler.log").open("w") as log:
-        proc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False)
+        proc = subprocess.run(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False
+        )
     seconds = time.monotonic() - started
     if proc.returncode != 0 or not report.is_file():
         tail = (out / "prowler.log").read_text()[-3000:]
@@ -250,7 +263,9 @@ def run(
     findings = parse(json.loads(report.read_text() or "[]"))
     before = _keys(previous) if previous else None
     failing = {f.key for f in findings if f.status == "FAIL" and not f.muted}
-    return Scan(findings=findings, report=report, seconds=seconds, new=failing - before if before is not None else failing)
+    return Scan(
+        findings=findings, report=report, seconds=seconds, new=failing - before if before is not None else failing
+    )
 
 
 def _keys(path: Path) -> set[str] | None:
@@ -288,7 +303,7 @@ def _cell(count: int, new: int) -> str:
 def sarif(scan: Scan, defined: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """SARIF for code scanning: unmuted failures on resources we define (`defined` maps a
     resource's ARN or id to its stack and Terraform address), located in that stack."""
-    results = []
+    results: list[dict[str, Any]] = []
     for f in scan.failing:
         where = defined.get(f.resource) or defined.get(f.resource.rsplit("/", 1)[-1])
         if where is None:
@@ -307,7 +322,13 @@ def sarif(scan: Scan, defined: dict[str, tuple[str, str]]) -> dict[str, Any]:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "prowler", "version": PROWLER_VERSION, "rules": [{"id": i} for i in sorted({r["ruleId"] for r in results})]}},
+                "tool": {
+                    "driver": {
+                        "name": "prowler",
+                        "version": PROWLER_VERSION,
+                        "rules": [{"id": i} for i in sorted({r["ruleId"] for r in results})],
+                    }
+                },
                 "results": results,
             }
         ],

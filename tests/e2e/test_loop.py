@@ -13,13 +13,13 @@ import sys
 import boto3
 import pytest
 
+from infra.config import load_environment
 from infra.emulator import launcher
 from infra.paths import REPO, SYNTH_OUT
-from infra.config import load_environment
 from infra.pipeline.compliance import last_report
 from infra.pipeline.probe import run_probes
-from infra.policy import prowler
 from infra.pipeline.up import up
+from infra.policy import prowler
 from infra.runner import operations
 from infra.synth.graph import StackGraph
 

@@ -26,7 +26,11 @@ def client():
 
 
 def ec2(client: Client, action: str, *, call: str | None = None, attempt: int = 1, **params: str) -> tuple[int, str]:
-    headers = {"Authorization": AUTH, "amz-sdk-invocation-id": call or str(uuid.uuid4()), "amz-sdk-request": f"attempt={attempt}; max=25"}
+    headers = {
+        "Authorization": AUTH,
+        "amz-sdk-invocation-id": call or str(uuid.uuid4()),
+        "amz-sdk-request": f"attempt={attempt}; max=25",
+    }
     form = urlencode({"Action": action, "Version": "2016-11-15", **params})
     response = client.post("/", data=form, headers=headers, content_type="application/x-www-form-urlencoded")
     return response.status_code, response.get_data(as_text=True)
@@ -47,7 +51,13 @@ DEFAULT_EGRESS = {
 @pytest.fixture
 def group(client) -> str:
     _, vpc = ec2(client, "CreateVpc", CidrBlock="10.9.0.0/16")
-    _, created = ec2(client, "CreateSecurityGroup", GroupName=f"g-{uuid.uuid4().hex[:8]}", GroupDescription="d", VpcId=between(vpc, "vpcId"))
+    _, created = ec2(
+        client,
+        "CreateSecurityGroup",
+        GroupName=f"g-{uuid.uuid4().hex[:8]}",
+        GroupDescription="d",
+        VpcId=between(vpc, "vpcId"),
+    )
     return between(created, "groupId")
 
 

@@ -68,7 +68,8 @@ def describe_db_engine_versions(self: Any) -> ActionResult:
 
 
 def _get_version(self: Any) -> str | None:
-    return self.__dict__.get("_engine_version")
+    version: str | None = self.__dict__.get("_engine_version")
+    return version
 
 
 def _set_version(self: Any, value: str | None) -> None:
