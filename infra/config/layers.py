@@ -32,6 +32,14 @@ SUFFIX_VARIABLE = "ENVIRONMENT_SUFFIX"
 # it to false, applies, then destroys (an operator's explicit step, never a layer's value).
 PROTECTION_VARIABLE = "INFRA_DELETION_PROTECTION"
 COMPONENTS = tuple(Components.model_fields)
+# Set only in root.toml, account.toml or region.toml: the account stack (one per account and
+# region) is built from one of the account's environments, so an environment's own file
+# must not say anything about it (its value would reach its siblings, or be ignored).
+ACCOUNT_TABLE = "account"
+ACCOUNT_KEY_HERE = (
+    "an account-wide setting: the account stack is shared by every environment of the account; "
+    "set it in the account's account.toml (or region.toml, or root.toml for every account)"
+)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,18 @@ def _problems(exc: ValidationError, provenance: Mapping[KeyPath, str], leaf: str
     return problems
 
 
+def _account_keys_above_the_environment(layers: list[Layer], env_dir: Path) -> None:
+    """Refuse [account] keys in an environment's own files (only env.toml could hold them)."""
+    problems = [
+        Problem(display_path(layer.path), ".".join(path), ACCOUNT_KEY_HERE)
+        for layer in layers
+        if layer.path.parent == env_dir and isinstance(layer.data.get(ACCOUNT_TABLE), Mapping)
+        for path, _ in _leaves(layer.data[ACCOUNT_TABLE], (ACCOUNT_TABLE,))
+    ]
+    if problems:
+        raise ConfigError(problems)
+
+
 def load_environment(name: str, root: Path | None = None) -> Loaded:
     root = root or ENVIRONMENTS
     dirs = _environment_dirs(root)
@@ -206,6 +226,7 @@ def load_environment(name: str, root: Path | None = None) -> Loaded:
         raise ConfigError.single(root, "", f"unknown environment {name!r}; known environments: {known}")
     env_dir = dirs[name]
     layers = discover(env_dir, root)
+    _account_keys_above_the_environment(layers, env_dir)
     merged, provenance = merge(layers)
     leaf = display_path(env_dir / ENV_FILE)
 

@@ -44,10 +44,37 @@ Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 # --- account, region, environment -------------------------------------------------------
 
 
+class GuardDutyConfig(Strict):
+    """The protection plans of the account's detector (modules/guardduty)."""
+
+    s3_data_events: bool
+    rds_login_events: bool
+    ebs_malware_protection: bool
+    runtime_monitoring: bool
+
+
+class AuditConfig(Strict):
+    """The account's CloudTrail trail and its CIS alarms (modules/audit)."""
+
+    log_retention_days: Annotated[int, Field(ge=1)]
+    noncurrent_version_days: Annotated[int, Field(ge=1)]
+    alarm_email: str | None = None
+
+
 class Account(Strict):
+    """One AWS account, and what its account stack builds (one per account and region).
+
+    The account stack is built from its account's first environment, so every key here
+    must mean the same for all of them: the loader refuses [account] in an env.toml.
+    """
+
     name: Name
     id: Annotated[str, Field(pattern=r"^\d{12}$")]
-    state_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    # 51 characters at most, so that its access-log bucket `<state_bucket>-access-logs`
+    # (infra/runner/bootstrap.py) fits S3's 63.
+    state_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,49}[a-z0-9]$")]
+    guardduty: GuardDutyConfig
+    audit: AuditConfig
 
 
 SUFFIX_PATTERN = r"^[a-z0-9]{1,8}$"
@@ -159,6 +186,12 @@ class DatabaseConfig(Strict):
     backup_retention_days: int
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60]
     master_username: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,15}$")]
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, version: str) -> str:
+        rules.mysql_engine_version(version)
+        return version
 
     @field_validator("backup_retention_days")
     @classmethod
@@ -323,6 +356,22 @@ class EnvConfig(Strict):
     @property
     def deployment(self) -> Deployment:
         return Deployment(account_id=self.account.id, region=self.region, azs=self.azs)
+
+    def account_label(self, component: str) -> Label:
+        """The account stack's names and tags: `<kind>-<account>-<region>`.
+
+        Never the building environment's: the stack is shared by the account's environments,
+        so its names must not depend on which of them is synthesized (staging alone, or a
+        copy under ENVIRONMENT_SUFFIX) — a renamed trail or bucket would be replaced.
+        """
+        return Label(
+            project=self.project,
+            owner=self.owner,
+            environment=self.account.name,
+            environment_tag=self.account.name,
+            suffix=self.region,
+            component=component,
+        )
 
     def label(self, component: str) -> Label:
         return Label(

@@ -45,7 +45,11 @@ NAME_ATTRIBUTES = (
     "group_name",
     "user_group_id",
 )
-NOT_NAMES = {("aws_db_parameter_group", "family"), ("aws_elasticache_parameter_group", "family")}
+NOT_NAMES = {
+    ("aws_db_parameter_group", "family"),
+    ("aws_elasticache_parameter_group", "family"),
+    ("aws_guardduty_detector_feature", "name"),  # the feature's AWS name (S3_DATA_EVENTS)
+}
 
 
 @dataclass(frozen=True)

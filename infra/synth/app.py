@@ -36,7 +36,7 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
         account_id = account_stack_id(cfg.account.name, cfg.region)
         if account_id not in accounts:  # dev and staging share the nonprod account stack
             accounts.add(account_id)
-            label = cfg.label(ACCOUNT_COMPONENT)
+            label = cfg.account_label(ACCOUNT_COMPONENT)
             stack = InfraStack(
                 app,
                 account_id,

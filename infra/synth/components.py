@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from infra.config import EnvConfig
 from infra.synth.stack import InfraStack
+from modules.audit import Audit, AuditProps
 from modules.common.cdk import Construct
 from modules.database import Database, DatabaseProps
 from modules.edge import Edge, EdgeProps
@@ -58,10 +59,29 @@ class Built:
         return self.need("network", Network)
 
 
-def build_account(stack: InfraStack, cfg: EnvConfig) -> ThreatDetection:
-    guardduty = ThreatDetection(stack, "ThreatDetection", ThreatDetectionProps(label=stack.label))
+def build_account(stack: InfraStack, cfg: EnvConfig) -> tuple[ThreatDetection, Audit]:
+    """The account stack (one per account and region), from the [account] layers only: cfg is
+    the account's first environment's, and the loader keeps [account] out of env files."""
+    guardduty = ThreatDetection(
+        stack, "ThreatDetection", ThreatDetectionProps(label=stack.label, **cfg.account.guardduty.model_dump())
+    )
     stack.export("guardduty_detector_id", guardduty.detector_id, "GuardDuty detector of this account and region")
-    return guardduty
+    audit = Audit(
+        stack,
+        "Audit",
+        AuditProps(
+            label=stack.label,
+            deployment=cfg.deployment,
+            # The account's first environment decides, as it owns the stack (prod: true).
+            deletion_protection=cfg.deletion_protection,
+            **cfg.account.audit.model_dump(),
+        ),
+    )
+    stack.export("cloudtrail_arn", audit.trail_arn, "The account's CloudTrail trail (all regions)")
+    stack.export("cloudtrail_bucket", audit.bucket_name, "Where the trail delivers its log files")
+    stack.export("cloudtrail_log_group", audit.log_group_name, "The trail's CloudWatch Logs group (CIS filters)")
+    stack.export("security_alarm_topic_arn", audit.alarm_topic_arn, "Where the CIS alarms are sent")
+    return guardduty, audit
 
 
 def build_kms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Kms:

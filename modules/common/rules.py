@@ -26,6 +26,8 @@ FARGATE_SIZES: dict[int, tuple[int, int]] = {
 }
 # The oldest Redis major version with IAM authentication.
 REDIS_IAM_MAJOR = 7
+# The oldest RDS MySQL version in standard support: 8.4, the LTS (8.0 left it on 2026-07-31).
+MYSQL_OLDEST_SUPPORTED = (8, 4)
 
 
 # --- kms ----------------------------------------------------------------------------------
@@ -50,6 +52,21 @@ def backup_retention(days: int) -> None:
             f"{days} days: automated backups must be kept at least a week (AWS keeps them 35 days at most); "
             "backup_retention_days must be 7..35"
         )
+
+
+def mysql_engine_version(version: str) -> tuple[int, int]:
+    """The (major, minor) of an RDS MySQL version ("8.4" or "8.4.5"), when still supported."""
+    parts = version.split(".")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f'{version!r}: not a MySQL version; engine_version is major.minor, e.g. "8.4"')
+    major, minor = int(parts[0]), int(parts[1])
+    oldest = ".".join(map(str, MYSQL_OLDEST_SUPPORTED))
+    if (major, minor) < MYSQL_OLDEST_SUPPORTED:
+        raise ValueError(
+            f"{version!r}: out of RDS standard support (MySQL 8.0 left it on 2026-07-31); "
+            f"engine_version must be {oldest} (the LTS) or later"
+        )
+    return major, minor
 
 
 def storage_ceiling(allocated_storage_gb: int, max_allocated_storage_gb: int) -> None:

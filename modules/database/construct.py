@@ -24,7 +24,8 @@ class DatabaseProps:
     deployment: Deployment
     network: Network
     key: aws.kms_key.KmsKey
-    engine_version: str = "8.0"
+    # MySQL 8.4 (the LTS) or later: the parameter group family follows it (mysql8.4).
+    engine_version: str = "8.4"
     instance_class: str = "db.t3.medium"
     allocated_storage_gb: int = 50
     # Storage grows by itself up to this ceiling.
@@ -38,6 +39,7 @@ class DatabaseProps:
     deletion_protection: bool = False
 
     def __post_init__(self) -> None:
+        rules.mysql_engine_version(self.engine_version)
         rules.backup_retention(self.backup_retention_days)
         rules.storage_ceiling(self.allocated_storage_gb, self.max_allocated_storage_gb)
 
@@ -57,7 +59,9 @@ class Database(DataStore):
 
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseProps) -> None:
         super().__init__(scope, construct_id, label=props.label)
-        label, major = props.label, ".".join(props.engine_version.split(".")[:2])
+        label = props.label
+        major, minor = rules.mysql_engine_version(props.engine_version)
+        family = f"mysql{major}.{minor}"
         subnets = aws.db_subnet_group.DbSubnetGroup(
             self,
             "SubnetGroup",
@@ -66,14 +70,20 @@ class Database(DataStore):
             description="Private subnets for the LMS database",
             tags=label.name_tag("rds-subnets"),
         )
+        # A family is fixed for a group's life: a new major version is a new group, named for
+        # its family and made before the old one goes (the old is deleted once the instance
+        # has left it). require_secure_transport exists in every family since 5.7; nothing
+        # set here was removed in 8.4 (default_authentication_plugin was, and is not set:
+        # 8.4 authenticates with caching_sha2_password, and IAM tokens, by default).
         params = aws.db_parameter_group.DbParameterGroup(
             self,
             "Parameters",
-            name=label.name("rds-params"),
-            family=f"mysql{major}",
+            name=label.name(f"rds-params-mysql{major}-{minor}"),
+            family=family,
             description="TLS-only connections",
             parameter=[aws.db_parameter_group.DbParameterGroupParameter(name="require_secure_transport", value="1")],
-            tags=label.name_tag("rds-params"),
+            lifecycle={"create_before_destroy": True},
+            tags=label.name_tag(f"rds-params-mysql{major}-{minor}"),
         )
         self.security_group = aws.security_group.SecurityGroup(
             self,
@@ -100,6 +110,12 @@ class Database(DataStore):
             identifier=identifier,
             engine="mysql",
             engine_version=props.engine_version,
+            # A major upgrade (8.0 -> 8.4) is a reviewed change of engine_version: RDS refuses
+            # it without this flag. Applied at once, not in the maintenance window: a pending
+            # change would keep the old parameter group attached (its delete fails) and show
+            # in every plan until then; prod's apply already waits for its reviewers.
+            allow_major_version_upgrade=True,
+            apply_immediately=True,
             instance_class=props.instance_class,
             allocated_storage=props.allocated_storage_gb,
             max_allocated_storage=props.max_allocated_storage_gb,

@@ -20,6 +20,10 @@ from modules.storage import Storage
 
 XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.13"
 CONTENT_PATH = "/mnt/content"
+LOG_BUFFER = "25m"  # the awslogs driver's buffer in non-blocking mode (per container)
+# GuardDuty Runtime Monitoring (the account stack) adds its agent as a sidecar to new tasks,
+# pulled with the task execution role from GuardDuty's repository in each region.
+GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,9 +65,11 @@ class Lms(Construct):
       and reach the container as ECS `secrets`: their values never enter Terraform.
     - Course content is the EFS access point, mounted with TLS and IAM authorisation.
     - Sessions live in Redis over TLS, signed in with the task role (IAM authentication).
-    - An X-Ray daemon runs beside the application; logs go to a KMS-encrypted group.
-    - The execution role can read only that secret and write only that log group; the task
-      role can only mount that file system, connect to that cache and send traces.
+    - An X-Ray daemon runs beside the application; logs go to a KMS-encrypted group,
+      non-blocking (a slow CloudWatch Logs drops lines from a buffer, never stalls the app).
+    - The execution role can read only that secret, write only that log group and pull only
+      GuardDuty's agent; the task role can only mount that file system, connect to that
+      cache and send traces.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: LmsProps) -> None:
@@ -104,8 +110,15 @@ class Lms(Construct):
             policy=document(
                 statement("ReadDbCredentials", ["secretsmanager:GetSecretValue"], [secret.arn]),
                 statement("WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-                # Pulling from public registries needs no ECR permission; a private ECR image
-                # would add ecr:GetAuthorizationToken ("*" by AWS design) and the repository's pulls.
+                # Our images come from public registries and need no ECR permission. The
+                # GuardDuty agent does: a token (no resource-level permission exists for it)
+                # and pulls from GuardDuty's own repository only (an AWS-owned account per region).
+                statement("GuardDutyAgentToken", ["ecr:GetAuthorizationToken"], "*"),
+                statement(
+                    "PullGuardDutyAgent",
+                    ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                    [f"arn:{dep.partition}:ecr:{dep.region}:*:repository/{GUARDDUTY_AGENT_REPOSITORY}"],
+                ),
             ),
         )
         self.task_role = aws.iam_role.IamRole(
@@ -235,6 +248,10 @@ class Lms(Construct):
             "awslogs-group": self.log_group.name,
             "awslogs-region": props.deployment.region,
             "awslogs-stream-prefix": "lms",
+            # A slow or throttled CloudWatch Logs must not stall the application: writes go to
+            # a buffer of this size, and what overflows it is dropped instead of blocking stdout.
+            "mode": "non-blocking",
+            "max-buffer-size": LOG_BUFFER,
         }
         logging: dict[str, Any] = {
             "logDriver": "awslogs",

@@ -70,7 +70,34 @@ def test_database_is_multi_az_encrypted_private_and_backed_up(doc):
     assert db["storage_encrypted"] is True and "Kms_DataKey" in db["kms_key_id"]
     assert db["publicly_accessible"] is False
     assert db["backup_retention_period"] >= 7
-    assert db["engine"] == "mysql" and db["engine_version"].startswith("8.0")
+
+
+def test_database_runs_mysql_8_4_with_a_parameter_group_of_its_family(doc):
+    db = named(doc, "aws_db_instance", "Database_")
+    assert db["engine"] == "mysql" and db["engine_version"] == "8.4"
+    params = named(doc, "aws_db_parameter_group", "Database_")
+    assert params["family"] == "mysql8.4"
+    # a new major is a new group, made before the old one goes, and RDS is allowed to upgrade
+    assert params["name"] == "rds-params-mysql8-4-dev-t1"
+    assert params["lifecycle"] == {"create_before_destroy": True}
+    assert db["parameter_group_name"].startswith("${aws_db_parameter_group.Database_Parameters")
+    assert db["allow_major_version_upgrade"] is True and db["apply_immediately"] is True
+
+
+def test_a_patch_version_keeps_its_family():
+    params = named(platform(database={"engine_version": "8.4.5"}), "aws_db_parameter_group", "Database_")
+    assert params["family"] == "mysql8.4"
+
+
+@pytest.mark.parametrize("version", ["8.0", "8.0.39", "5.7"])
+def test_fails_when_mysql_is_out_of_standard_support(version):
+    with pytest.raises(ValueError, match="out of RDS standard support.*engine_version must be 8.4"):
+        DatabaseProps(label=label(), deployment=DEPLOYMENT, network=None, key=None, engine_version=version)  # type: ignore[arg-type]
+
+
+def test_fails_when_the_mysql_version_is_malformed():
+    with pytest.raises(ValueError, match="not a MySQL version"):
+        DatabaseProps(label=label(), deployment=DEPLOYMENT, network=None, key=None, engine_version="8")  # type: ignore[arg-type]
 
 
 def test_database_password_is_managed_by_rds(doc):

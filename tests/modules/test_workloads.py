@@ -141,6 +141,23 @@ def test_an_xray_daemon_runs_beside_the_lms_and_logs_are_encrypted(doc):
     assert group["kms_key_id"].startswith("${aws_kms_key.Kms_LogsKey")
 
 
+def test_container_logs_never_block_the_application(doc):
+    for name, container in containers(doc).items():
+        logging = container["logConfiguration"]
+        assert logging["logDriver"] == "awslogs", name
+        assert logging["options"]["mode"] == "non-blocking", name
+        assert logging["options"]["max-buffer-size"] == "25m", name
+
+
+def test_the_execution_role_may_pull_only_the_guardduty_agent(doc):
+    execution = policy(named(doc, "aws_iam_role_policy", "Lms_ExecutionPolicy"))["Statement"]
+    pull = next(s for s in execution if s["Sid"] == "PullGuardDutyAgent")
+    assert pull["Resource"] == ["arn:aws:ecr:sa-east-1:*:repository/aws-guardduty-agent-fargate"]
+    assert "ecr:BatchGetImage" in pull["Action"]
+    token = next(s for s in execution if s["Sid"] == "GuardDutyAgentToken")
+    assert token["Action"] == ["ecr:GetAuthorizationToken"]
+
+
 def test_the_service_scales_on_cpu_memory_and_requests(doc):
     kinds = sorted(
         p["target_tracking_scaling_policy_configuration"]["predefined_metric_specification"]["predefined_metric_type"]

@@ -151,7 +151,7 @@ def test_label_names_pass():
             "aws_db_instance.Db": {"identifier": "rds-lms-prod-prd01"},
             "aws_kms_alias.A": {"name": "alias/kms-data-prod-prd01"},
             "aws_cloudwatch_log_group.L": {"name": "/ecs/lms-prod-prd01"},
-            "aws_db_parameter_group.P": {"name": "rds-params-prod-prd01", "family": "mysql8.0"},
+            "aws_db_parameter_group.P": {"name": "rds-params-prod-prd01", "family": "mysql8.4"},
         }
     )
     assert run(rules.every_name_comes_from_label, doc) == []

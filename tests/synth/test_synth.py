@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError, load_environment
+from infra.policy.rules import NOT_NAMES
 from infra.versions import AWS_PROVIDER_VERSION
 
 ENVS = ("dev", "staging", "prod")
@@ -81,13 +82,35 @@ def test_nothing_points_at_an_emulator(synthesized):
 
 
 def test_every_physical_name_comes_from_label(synthesized):
-    pattern = re.compile(r"(^|[/:])[a-z0-9-]+-(dev|staging|prod)-(dev01|stg01|prd01)(-[0-9a-f]{6})?$")
+    environments = re.compile(r"(^|[/:])[a-z0-9-]+-(dev|staging|prod)-(dev01|stg01|prd01)(-[0-9a-f]{6})?$")
+    # the account stacks' names: <kind>-<account>-<region>, whichever environment built them
+    accounts = re.compile(r"(^|[/:])[a-z0-9-]+-(nonprod|prod)-sa-east-1(-[0-9a-f]{6})?$")
     for name, doc in stack_docs(synthesized).items():
+        pattern = accounts if doc["//"]["infra"]["scope"] == "account" else environments
         for kind, items in doc.get("resource", {}).items():
             for rid, props in items.items():
                 value = props.get("name")
+                if (kind, "name") in NOT_NAMES:
+                    continue
                 if isinstance(value, str) and not value.startswith("${"):
                     assert pattern.search(value), f"{name}: {kind}.{rid} name {value!r} is not from Label"
+
+
+def test_each_account_has_a_trail_and_guardduty_plans_from_the_account_layers(synthesized):
+    docs = stack_docs(synthesized)
+    for stack in ("nonprod-sa-east-1-account", "prod-sa-east-1-account"):
+        resources = docs[stack]["resource"]
+        [trail] = resources["aws_cloudtrail"].values()
+        assert trail["is_multi_region_trail"] is True and trail["name"] == f"trail-{stack.removesuffix('-account')}"
+        assert len(resources["aws_cloudwatch_log_metric_filter"]) == 15
+        statuses = {f["name"]: f["status"] for f in resources["aws_guardduty_detector_feature"].values()}
+        assert statuses == dict.fromkeys(
+            ["S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING"], "ENABLED"
+        )
+        assert {"cloudtrail_arn", "security_alarm_topic_arn", "guardduty_detector_id"} <= set(docs[stack]["output"])
+    # prod's log buckets survive a destroy; nonprod's are emptied with it (deletion_protection)
+    for stack, kept in (("prod-sa-east-1-account", True), ("nonprod-sa-east-1-account", False)):
+        assert {b["force_destroy"] for b in docs[stack]["resource"]["aws_s3_bucket"].values()} == {not kept}
 
 
 def test_network_depends_on_kms_through_a_cross_stack_reference(synthesized):
@@ -113,6 +136,9 @@ def test_a_suffixed_copy_gets_its_own_names_and_state(tmp_path, monkeypatch, syn
     assert [v["tags"]["Name"] for v in doc["resource"]["aws_vpc"].values()] == ["vpc-dev-pr7"]
     account = json.loads((result.outdir / "stacks/nonprod-sa-east-1-account/cdk.tf.json").read_text())
     assert account["terraform"]["backend"]["s3"]["key"] == "_account/sa-east-1/account/terraform.tfstate"
+    # the shared account stack is the same whichever copy builds it: nothing in it is renamed
+    shared = stack_docs(synthesized)["nonprod-sa-east-1-account"]
+    assert account["resource"] == shared["resource"] and account["provider"] == shared["provider"]
 
 
 def test_bad_config_synthesizes_nothing(tmp_path, layers, write, monkeypatch):

@@ -201,6 +201,52 @@ def test_fails_when_backups_are_kept_under_7_days(layers, write):
     assert f"{DEV}/database.toml: components.database.backup_retention_days: 3 days: automated backups" in message
 
 
+def test_fails_when_mysql_is_out_of_standard_support(layers, write):
+    write(f"{DEV}/database.toml", 'engine_version = "8.0"\n')
+    message = error_of("dev", layers)
+    assert f"{DEV}/database.toml: components.database.engine_version: '8.0': out of RDS standard support" in message
+    assert "engine_version must be 8.4 (the LTS) or later" in message
+
+
+def test_databases_run_mysql_8_4_from_the_root_layer():
+    for env in environment_names():
+        loaded = load_environment(env)
+        assert loaded.config.components.database.engine_version == "8.4"
+        assert loaded.provenance[("components", "database", "engine_version")] == "environments/root.toml"
+
+
+# --- account-wide settings (the account stack) ---------------------------------------------
+
+
+def test_guardduty_plans_are_on_for_every_environments_account():
+    for env in ("dev", "staging", "prod"):
+        loaded = load_environment(env)
+        assert set(loaded.config.account.guardduty.model_dump().values()) == {True}, env
+        assert loaded.provenance[("account", "guardduty", "runtime_monitoring")] == "environments/root.toml"
+
+
+def test_an_account_toml_sets_an_account_wide_value_for_all_its_environments(layers, write):
+    path = layers / "nonprod" / "account.toml"
+    path.write_text(path.read_text() + "\n[account.guardduty]\nebs_malware_protection = false\n")
+    for env in ("dev", "staging"):
+        assert load_environment(env, root=layers).config.account.guardduty.ebs_malware_protection is False
+    assert load_environment("prod", root=layers).config.account.guardduty.ebs_malware_protection is True
+
+
+def test_fails_when_an_environment_sets_an_account_wide_value(layers, write):
+    env_file = layers / "nonprod/sa-east-1/staging/env.toml"
+    env_file.write_text(env_file.read_text() + "\n[account.guardduty]\nrds_login_events = false\n")
+    message = error_of("staging", layers)
+    assert "nonprod/sa-east-1/staging/env.toml: account.guardduty.rds_login_events: an account-wide setting" in message
+    assert "set it in the account's account.toml" in message
+
+
+def test_fails_when_the_state_bucket_leaves_no_room_for_its_access_log_bucket(layers):
+    path = layers / "nonprod" / "account.toml"
+    path.write_text(path.read_text().replace("edutech-tfstate-111111111111", "edutech-tfstate-" + "x" * 40))
+    assert "account.state_bucket: String should match pattern" in error_of("dev", layers)
+
+
 def test_fails_when_desired_tasks_lie_outside_min_and_max(layers, write):
     write(f"{DEV}/lms.toml", "desired_count = 9\n")
     assert "components.lms: desired_count: 9 must lie between min_count=2 and max_count=4" in error_of("dev", layers)

@@ -1,0 +1,3 @@
+from modules.audit.construct import CIS_FILTERS, Audit, AuditProps, CisFilter
+
+__all__ = ["CIS_FILTERS", "Audit", "AuditProps", "CisFilter"]
