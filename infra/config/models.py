@@ -51,6 +51,8 @@ class GuardDutyConfig(Strict):
     rds_login_events: bool
     ebs_malware_protection: bool
     runtime_monitoring: bool
+    eks_audit_logs: bool
+    lambda_network_logs: bool
 
 
 class AuditConfig(Strict):

@@ -17,6 +17,10 @@ FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     # GuardDuty deploys and updates its security agent itself: as a sidecar in new Fargate
     # tasks (the LMS) and through SSM on EC2 instances (the web tier).
     "runtime_monitoring": ("RUNTIME_MONITORING", ("ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT")),
+    # No EKS cluster or Lambda function is ours today: these bill nothing until one exists,
+    # and then it is watched from its first day.
+    "eks_audit_logs": ("EKS_AUDIT_LOGS", ()),
+    "lambda_network_logs": ("LAMBDA_NETWORK_LOGS", ()),
 }
 
 
@@ -30,6 +34,8 @@ class ThreatDetectionProps:
     rds_login_events: bool = True
     ebs_malware_protection: bool = True
     runtime_monitoring: bool = True
+    eks_audit_logs: bool = True
+    lambda_network_logs: bool = True
 
 
 class ThreatDetection(Construct):

@@ -43,7 +43,14 @@ def statement(resource: dict, sid: str, key: str = "policy") -> dict:
 
 def test_guardduty_protection_plans_are_on_by_default():
     found = features(build_guardduty())
-    assert set(found) == {"S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING"}
+    assert set(found) == {
+        "S3_DATA_EVENTS",
+        "RDS_LOGIN_EVENTS",
+        "EBS_MALWARE_PROTECTION",
+        "RUNTIME_MONITORING",
+        "EKS_AUDIT_LOGS",
+        "LAMBDA_NETWORK_LOGS",
+    }
     assert {f["status"] for f in found.values()} == {"ENABLED"}
     assert all(f["detector_id"].startswith("${aws_guardduty_detector.ThreatDetection_Detector") for f in found.values())
     runtime = found["RUNTIME_MONITORING"]["additional_configuration"]
