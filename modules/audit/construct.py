@@ -247,9 +247,9 @@ class Audit(Construct):
             kms_key_id=self.key.arn,
             cloud_watch_logs_group_arn=f"{self.log_group.arn}:*",
             cloud_watch_logs_role_arn=role.arn,
-            event_selector=[
-                aws.cloudtrail.CloudtrailEventSelector(read_write_type="All", include_management_events=True)
-            ],
+            # No event_selector: a trail logs every management event, read and write, by
+            # default. Writing that default out is a diff in every plan: the provider drops
+            # the default selector when it reads the trail back.
             # CloudTrail checks at creation that it may write to both places.
             depends_on=[bucket_policy, role_policy],
             tags=label.name_tag("trail"),
