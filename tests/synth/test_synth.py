@@ -105,7 +105,15 @@ def test_each_account_has_a_trail_and_guardduty_plans_from_the_account_layers(sy
         assert len(resources["aws_cloudwatch_log_metric_filter"]) == 15
         statuses = {f["name"]: f["status"] for f in resources["aws_guardduty_detector_feature"].values()}
         assert statuses == dict.fromkeys(
-            ["S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING"], "ENABLED"
+            [
+                "S3_DATA_EVENTS",
+                "RDS_LOGIN_EVENTS",
+                "EBS_MALWARE_PROTECTION",
+                "RUNTIME_MONITORING",
+                "EKS_AUDIT_LOGS",
+                "LAMBDA_NETWORK_LOGS",
+            ],
+            "ENABLED",
         )
         assert {"cloudtrail_arn", "security_alarm_topic_arn", "guardduty_detector_id"} <= set(docs[stack]["output"])
     # prod's log buckets survive a destroy; nonprod's are emptied with it (deletion_protection)
