@@ -15,13 +15,14 @@ import pytest
 
 from infra.config import load_environment
 from infra.emulator import launcher
-from infra.paths import REPO, SYNTH_OUT
+from infra.paths import REPO, SYNTH_OUT, WORK
 from infra.pipeline.compliance import last_report
 from infra.pipeline.probe import run_probes
 from infra.pipeline.up import up
 from infra.policy import prowler
 from infra.runner import operations
 from infra.synth.graph import StackGraph
+from tests.leaks import leaked
 
 pytestmark = pytest.mark.e2e
 
@@ -135,3 +136,21 @@ def test_the_compliance_gate_fails_when_a_data_key_stops_rotating(dev, tmp_path)
     finally:
         kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=cfg.components.kms.rotation_period_days)
     assert [(f.check, f.resource) for f in scan.gating] == [("kms_cmk_rotation_enabled", key)]
+
+
+def test_no_secret_value_reaches_a_report_a_log_or_a_plan_file(dev):
+    """The deployment's secret values (the LMS database secret, the RDS-managed master
+    password) appear in nothing the loop wrote: reports, comments and summaries, Terraform's
+    logs, plan files and plan JSON, the probe and compliance reports."""
+    graph, names = dev
+    cfg = load_environment("dev").config
+    sm = boto3.client("secretsmanager", region_name=cfg.region)
+    master = operations.outputs(graph, ["dev-database"])["dev-database"]["db_master_secret_arn"]
+    secrets = {
+        name: json.loads(sm.get_secret_value(SecretId=secret)["SecretString"])["password"]
+        for name, secret in (("lms", cfg.components.lms.db_secret_name), ("rds master", master))
+    }
+    written = [p for folder in (WORK / "runs", WORK / "work", WORK / "compliance") for p in folder.rglob("*")]
+    files = [p for p in written if p.is_file() and ".terraform" not in p.parts]
+    assert len(files) > 50  # the loop's reports, logs and plans are there to search
+    assert leaked(secrets, files) == []

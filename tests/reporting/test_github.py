@@ -41,6 +41,17 @@ def test_second_post_updates_the_first_comment(github):
     assert [r.method for r in github.requests].count("POST") == 1
 
 
+def test_a_marker_planted_in_someone_elses_comment_is_ignored(github):
+    """Anyone who can comment can paste the marker: their comment is never overwritten."""
+    github.comment(7, f"{MARKER}\nplanted by a commenter", login="a-commenter")
+    gh = client(github)
+    assert gh.upsert_comment(7, MARKER, "the plan")[0] == "created"
+    assert gh.upsert_comment(7, MARKER, "the plan, again")[0] == "updated"
+    planted, ours = github.comments[7]
+    assert planted["body"].endswith("planted by a commenter")
+    assert ours["body"].endswith("the plan, again")
+
+
 def test_a_different_target_gets_its_own_comment(github):
     gh = client(github)
     gh.upsert_comment(7, MARKER, "dev plan")
