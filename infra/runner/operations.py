@@ -33,14 +33,14 @@ class OperationFailed(Failed):
         super().__init__(
             f"{verb}: {len(bad)} of {len(outcomes)} stacks did not succeed: "
             + ", ".join(f"{o.stack} ({o.status})" for o in bad)
-            + "".join(f"\n{o.stack}: {_tail(o.detail)}" for o in bad if o.status == FAILED)
+            + "".join(f"\n{o.stack}: {_indented(o.detail)}" for o in bad if o.status == FAILED)
         )
 
 
-def _tail(detail: str, lines: int = 6) -> str:
-    """A failure's cause (Terraform puts it last), short enough for a summary line."""
-    kept = [line for line in detail.strip().splitlines() if line.strip()]
-    return "\n  ".join(kept[:1] + kept[1:][-lines:])
+def _indented(detail: str) -> str:
+    """A failure's whole detail (a Terraform failure is already cut to its errors and last
+    lines: see `error_report`), indented under the stack's name."""
+    return "\n  ".join(line for line in detail.strip().splitlines() if line.strip())
 
 
 def _check(verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> list[Outcome]:

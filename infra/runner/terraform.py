@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -35,17 +36,48 @@ VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
 
 
+# Where an error block ends: the next diagnostic, the end of a boxed one, or a line of
+# Terraform's own progress (plain diagnostics do not indent their detail paragraphs).
+_DIAGNOSTIC = re.compile(r"^[│ ]*(Error|Warning): ")
+_NOT_DIAGNOSTIC = re.compile(
+    r"^(╵|\S+: (Creating|Creation complete|Still |Modifying|Modifications complete|Destroying|Destruction complete"
+    r"|Refreshing|Reading|Read complete|Provisioning)|(Acquiring|Releasing) state lock|Apply complete|Plan: |# exit )"
+)
+BLOCK_LINES, TAIL_LINES = 40, 5
+
+
+def error_report(output: str) -> str:
+    """What a failure says: every `Error:` block Terraform printed (wherever it came in a
+    long log), then its last lines when they are not in those blocks."""
+    lines = output.rstrip().splitlines()
+    kept: list[int] = []
+    block = 0  # lines still to keep of the current block
+    for i, line in enumerate(lines):
+        if _DIAGNOSTIC.match(line):
+            block = BLOCK_LINES if "Error: " in line else 0
+        elif _NOT_DIAGNOSTIC.match(line):
+            block = 0
+        if block:
+            kept.append(i)
+            block -= 1
+    tail = [i for i in range(max(0, len(lines) - TAIL_LINES), len(lines)) if i not in kept]
+    said = [lines[i] for i in kept]
+    if tail:
+        said += ["...", *(lines[i] for i in tail)] if kept else [lines[i] for i in tail]
+    return "\n".join(line.rstrip() for line in said).strip("\n")
+
+
 class TerraformError(Failed):
-    """A Terraform command failed: its last lines. When it met another run's state lock,
-    who holds it since when, and the command that releases a stale one."""
+    """A Terraform command failed: every error it printed, and its last lines. When it met
+    another run's state lock, who holds it since when, and the command that releases a
+    stale one."""
 
     def __init__(self, stack: str, command: str, output: str, log: Path) -> None:
         self.stack = stack
         self.log = log
         self.lock = from_terraform_output(output)
         if self.lock is None:
-            tail = "\n".join(output.strip().splitlines()[-25:])
-            super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")
+            super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{error_report(output)}")
             return
         super().__init__(
             f"{stack}: `terraform {command}` met the state lock of {self.lock.describe()}\n"
