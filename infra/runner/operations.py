@@ -19,7 +19,7 @@ from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
 from infra.runner.locks import state_location
-from infra.runner.terraform import VALIDATE_WORKSPACES, Result, TerraformError, Workspace
+from infra.runner.terraform import ERRORED_STATE, VALIDATE_WORKSPACES, Result, TerraformError, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
 
@@ -126,6 +126,10 @@ def _ready(node: StackNode) -> Workspace:
     ws = Workspace(node, env=terraform_env())
     ws.prepare()
     ws.init(backend=True)
+    if (ws.dir / ERRORED_STATE).is_file():  # an earlier run could not save its state: that first
+        said = ws.push_errored_state()
+        if (ws.dir / ERRORED_STATE).is_file():
+            raise Failed(f"{node.name}: {said}")
     return ws
 
 
@@ -181,7 +185,7 @@ def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> Planned:
     args = ("plan", "-input=false", "-no-color", "-detailed-exitcode", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
     result = ws.run(*args, check=False)
     if result.returncode not in (0, 2):  # 0 no changes, 2 changes present, 1 an error
-        raise TerraformError(node.name, "plan", result.output, ws.log)
+        raise ws.failure("plan", result)
     (out / "plan.txt").write_text(plan_text(result.output))
     if result.returncode == 0:
         return Planned(StackPlan(node.name, node.environment, node.component), changed=False)

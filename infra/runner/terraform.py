@@ -34,6 +34,8 @@ WORKSPACES = WORK / "work"
 # (or races) the folders that plan and apply use.
 VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
+# What Terraform writes in the working folder when it cannot save the state it changed.
+ERRORED_STATE = "errored.tfstate"
 
 
 # Where an error block ends: the next diagnostic, the end of a boxed one, or a line of
@@ -72,12 +74,13 @@ class TerraformError(Failed):
     another run's state lock, who holds it since when, and the command that releases a
     stale one."""
 
-    def __init__(self, stack: str, command: str, output: str, log: Path) -> None:
+    def __init__(self, stack: str, command: str, output: str, log: Path, notes: Sequence[str] = ()) -> None:
         self.stack = stack
         self.log = log
         self.lock = from_terraform_output(output)
         if self.lock is None:
-            super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{error_report(output)}")
+            said = [f"{stack}: `terraform {command}` failed (full log: {log})", error_report(output), *notes]
+            super().__init__("\n".join(said))
             return
         super().__init__(
             f"{stack}: `terraform {command}` met the state lock of {self.lock.describe()}\n"
@@ -181,10 +184,31 @@ class Workspace:
                 returncode = proc.wait()
             seconds = time.monotonic() - started
             log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
-        output = "".join(lines)
+        result = Result(returncode, "".join(lines), seconds)
         if check and returncode != 0:
-            raise TerraformError(self.node.name, subcommand, output, self.log)
-        return Result(returncode, output, seconds)
+            raise self.failure(subcommand, result)
+        return result
+
+    def failure(self, command: str, result: Result) -> TerraformError:
+        """The error of a failed command, with what became of the state it was writing."""
+        notes = [self.push_errored_state()] if (self.dir / ERRORED_STATE).is_file() else []
+        return TerraformError(self.node.name, command, result.output, self.log, notes)
+
+    def push_errored_state(self) -> str:
+        """Terraform could not save the state it changed and left it in errored.tfstate: push
+        it to the backend (`terraform state push`), or say how once the backend answers.
+        Until then the backend's state misses what was created: another apply would create
+        it again, or fork the state."""
+        pushed = self.run("state", "push", ERRORED_STATE, check=False)
+        if pushed.returncode == 0:
+            (self.dir / ERRORED_STATE).rename(self.dir / f"{ERRORED_STATE}.pushed")
+            return f"Terraform could not save the state; {ERRORED_STATE} was pushed to the backend: the state is whole"
+        return (
+            f"Terraform could not save the state: it is in {self.dir / ERRORED_STATE}, and pushing it failed:\n"
+            f"{error_report(pushed.output)}\n"
+            f"before anything else runs on {self.node.name}, once the backend answers (and its lock is released): "
+            f"cd {self.dir} && terraform state push {ERRORED_STATE}"
+        )
 
     def _init_inputs(self, backend: bool, backend_config: Sequence[str]) -> str:
         doc = json.loads((self.dir / "cdk.tf.json").read_text())
