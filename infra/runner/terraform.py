@@ -14,8 +14,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -25,7 +27,8 @@ from pathlib import Path
 
 from infra.errors import Failed
 from infra.paths import WORK
-from infra.runner.locks import from_terraform_output, unlock_command
+from infra.runner import interrupts
+from infra.runner.locks import from_terraform_output, held, unlock_command
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
 
@@ -108,6 +111,16 @@ def watching(watcher: LineWatcher) -> Iterator[None]:
             _watchers.remove(watcher)
 
 
+def _end_group(pgid: int) -> bool:
+    """End what is left of a finished Terraform's process group: the provider processes of
+    a Terraform that was killed live on for minutes otherwise. Returns whether any were left."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _tell(stack: str, command: str, line: str) -> None:
     with _watchers_lock:
         watchers = list(_watchers)
@@ -160,6 +173,8 @@ class Workspace:
         """Run Terraform here; each line goes to the log (flushed) and the watchers as it comes."""
         command = [terraform_binary(), *args]
         subcommand = args[0] if args else ""
+        if interrupts.received():
+            raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: the run was interrupted")
         lines: list[str] = []
         started = time.monotonic()
         with self.log.open("a") as log:
@@ -174,25 +189,55 @@ class Workspace:
                 stderr=subprocess.STDOUT,
                 text=True,
                 errors="replace",
+                process_group=0,  # its own group: only `infra` passes an interrupt on (see interrupts)
             ) as proc:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    log.write(line)
-                    log.flush()
-                    lines.append(line)
-                    _tell(self.node.name, subcommand, line.rstrip("\n"))
-                returncode = proc.wait()
+                interrupts.started(proc)
+                try:
+                    assert proc.stdout is not None
+                    for line in proc.stdout:
+                        log.write(line)
+                        log.flush()
+                        lines.append(line)
+                        _tell(self.node.name, subcommand, line.rstrip("\n"))
+                    returncode = proc.wait()
+                finally:
+                    interrupts.ended(proc)
             seconds = time.monotonic() - started
             log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
+            if _end_group(proc.pid):
+                log.write("# ended the provider processes Terraform left running\n\n")
         result = Result(returncode, "".join(lines), seconds)
         if check and returncode != 0:
             raise self.failure(subcommand, result)
         return result
 
     def failure(self, command: str, result: Result) -> TerraformError:
-        """The error of a failed command, with what became of the state it was writing."""
+        """The error of a failed command, with what became of the state it was writing: an
+        errored.tfstate pushed back; when Terraform was killed or interrupted, its lock."""
         notes = [self.push_errored_state()] if (self.dir / ERRORED_STATE).is_file() else []
+        if result.returncode < 0:
+            name = signal.Signals(-result.returncode).name
+            notes.insert(0, f"Terraform was killed by {name}: it saved nothing after that")
+        if result.returncode < 0 or interrupts.received():
+            lock = self._lock_left()
+            if lock:
+                notes.append(lock)
+            if interrupts.received():
+                consistent = not lock and not (self.dir / ERRORED_STATE).is_file()
+                interrupts.stopped(self.node.name, "state saved, lock released" if consistent else "; ".join(notes))
         return TerraformError(self.node.name, command, result.output, self.log, notes)
+
+    def _lock_left(self) -> str:
+        """Who holds the stack's state lock, and how to release it; "" when none is held."""
+        if "backend" not in json.loads((self.dir / "cdk.tf.json").read_text()).get("terraform", {}):
+            return ""
+        try:
+            lock = held(self.node)
+        except Exception as exc:  # noqa: BLE001 - the backend may be what failed
+            return f"the state lock could not be read ({exc})"
+        if lock is None:
+            return ""
+        return f"the state lock remains, held by {lock.describe()}; release it: {unlock_command(self.node.name)}"
 
     def push_errored_state(self) -> str:
         """Terraform could not save the state it changed and left it in errored.tfstate: push
