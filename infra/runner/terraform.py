@@ -215,6 +215,9 @@ class Workspace:
         """The error of a failed command, with what became of the state it was writing: an
         errored.tfstate pushed back; when Terraform was killed or interrupted, its lock."""
         notes = [self.push_errored_state()] if (self.dir / ERRORED_STATE).is_file() else []
+        if "connection refused" in result.output.lower():
+            endpoint = self.env.get("AWS_ENDPOINT_URL", "AWS's endpoints")
+            notes.insert(0, f"the emulator (or AWS endpoint) at {endpoint} stopped answering (connection refused)")
         if result.returncode < 0:
             name = signal.Signals(-result.returncode).name
             notes.insert(0, f"Terraform was killed by {name}: it saved nothing after that")

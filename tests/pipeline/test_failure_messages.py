@@ -14,7 +14,7 @@ import pytest
 
 from infra.runner.executor import run_graph
 from infra.runner.operations import OperationFailed, _check
-from infra.runner.terraform import Workspace, error_report
+from infra.runner.terraform import TerraformError, Workspace, error_report
 from infra.synth.graph import StackGraph, StackNode
 
 EARLY_ERROR = """\
@@ -84,3 +84,22 @@ def test_the_summary_shows_every_error_block_a_short_tail_and_the_log(tmp_path, 
 def test_without_an_error_block_the_tail_is_what_is_left():
     output = "\n".join(f"line {i}" for i in range(100))
     assert error_report(output) == "\n".join(f"line {i}" for i in range(95, 100))
+
+
+def test_a_refused_connection_says_the_endpoint_stopped_answering(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    refused = "Error: dial tcp 127.0.0.1:4566: connect: connection refused"
+    (bin_dir / "terraform").write_text(f"#!{sys.executable}\nimport sys\nprint({refused!r})\nsys.exit(1)\n")
+    (bin_dir / "terraform").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    json_path = tmp_path / "synth" / "dev-kms" / "cdk.tf.json"
+    json_path.parent.mkdir(parents=True)
+    json_path.write_text("{}")
+    node = StackNode("dev-kms", "dev", "kms", "environment", "1", "sa-east-1", json_path.parent, json_path, ())
+    env = dict(os.environ) | {"AWS_ENDPOINT_URL": "https://127.0.0.1:4566"}
+    ws = Workspace(node, env=env, root=tmp_path / "work")
+    ws.prepare()
+    with pytest.raises(TerraformError) as failed:
+        ws.run("apply", "-no-color")
+    assert "the emulator (or AWS endpoint) at https://127.0.0.1:4566 stopped answering" in str(failed.value)
