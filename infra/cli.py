@@ -9,8 +9,10 @@ read configuration never load CDKTF.
 from __future__ import annotations
 
 import json
+import shlex
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -704,20 +706,36 @@ def toolchain(
 
 def main() -> None:
     """Run the CLI; an expected failure becomes its exit code and one message, never a traceback."""
+    from infra.runner import interrupts
+
+    interrupts.install()
+    sys.exit(guarded(lambda: app(standalone_mode=False), "infra " + shlex.join(sys.argv[1:])))
+
+
+def guarded(body: Callable[[], object], command: str) -> int:
+    """Run body as the CLI runs a command; its exit code. An interrupt (Ctrl-C, SIGTERM) ends
+    in one line (what was stopped, whether the state is consistent, what to run next) and
+    128 + the signal; see `infra.runner.interrupts`."""
+    from infra.runner import interrupts
+
     try:
-        code = app(standalone_mode=False)
+        code = body()
     except typer.Exit as exc:
         code = exc.exit_code
     except ClickException as exc:  # usage errors: click's own message and exit code (2)
         exc.show()
         code = exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("interrupted", markup=False)
-        code = 130
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C where no Terraform ran (a question, synth)
+        code = EXIT_FAILED
+        interrupts.interrupted(signal.SIGINT)
     except Exception as exc:
         known = classify(exc)
-        if known is None:
+        if known is None and not interrupts.received():
             raise
-        code, message = known
-        err.print(f"error: {message}", markup=False)
-    sys.exit(code if isinstance(code, int) else 0)
+        code, message = known or (EXIT_FAILED, str(exc))
+        if not interrupts.received():
+            err.print(f"error: {message}", markup=False)
+    if interrupts.received():
+        err.print(interrupts.summary(command), markup=False)
+        return interrupts.exit_code()
+    return code if isinstance(code, int) else 0

@@ -1,7 +1,8 @@
 """Every expected failure, its exit code and its message, in one place.
 
 Exit codes: 0 ok, 1 a step failed, 2 bad input (configuration, arguments, the stack graph),
-3 drift found (`infra drift --fail-on-drift`). The engine's own errors derive from
+3 drift found (`infra drift --fail-on-drift`), 128 + the signal when interrupted (see
+`infra.runner.interrupts`). The engine's own errors derive from
 `Failed` or `BadInput`; failures of the libraries and tools it drives (AWS, git, files)
 are mapped here too. Anything else is a bug, and only a bug prints a traceback.
 """

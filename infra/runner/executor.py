@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from infra.runner import interrupts
 from infra.synth.graph import StackGraph, StackNode
 
 OK, FAILED, SKIPPED, DEFERRED = "ok", "failed", "skipped", "deferred"
@@ -93,7 +94,9 @@ def run_graph(
                 blockers = waits_for[name]
                 bad = sorted(b for b in blockers if b in outcomes and outcomes[b].status in (FAILED, SKIPPED))
                 waiting = sorted(b for b in blockers if b in outcomes and outcomes[b].status == DEFERRED)
-                if bad:
+                if interrupts.received():
+                    record(Outcome(name, SKIPPED, 0.0, "not started: the run was interrupted"))
+                elif bad:
                     record(Outcome(name, SKIPPED, 0.0, f"{bad[0]} did not succeed"))
                 elif waiting and all(b in outcomes for b in blockers):
                     record(Outcome(name, DEFERRED, 0.0, f"waits for {waiting[0]} to be applied"))

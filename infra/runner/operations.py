@@ -19,7 +19,7 @@ from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
 from infra.runner.locks import state_location
-from infra.runner.terraform import VALIDATE_WORKSPACES, Result, TerraformError, Workspace
+from infra.runner.terraform import ERRORED_STATE, VALIDATE_WORKSPACES, Result, TerraformError, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
 
@@ -33,14 +33,14 @@ class OperationFailed(Failed):
         super().__init__(
             f"{verb}: {len(bad)} of {len(outcomes)} stacks did not succeed: "
             + ", ".join(f"{o.stack} ({o.status})" for o in bad)
-            + "".join(f"\n{o.stack}: {_tail(o.detail)}" for o in bad if o.status == FAILED)
+            + "".join(f"\n{o.stack}: {_indented(o.detail)}" for o in bad if o.status == FAILED)
         )
 
 
-def _tail(detail: str, lines: int = 6) -> str:
-    """A failure's cause (Terraform puts it last), short enough for a summary line."""
-    kept = [line for line in detail.strip().splitlines() if line.strip()]
-    return "\n  ".join(kept[:1] + kept[1:][-lines:])
+def _indented(detail: str) -> str:
+    """A failure's whole detail (a Terraform failure is already cut to its errors and last
+    lines: see `error_report`), indented under the stack's name."""
+    return "\n  ".join(line for line in detail.strip().splitlines() if line.strip())
 
 
 def _check(verb: str, outcomes: list[Outcome], allowed: tuple[str, ...] = (OK,)) -> list[Outcome]:
@@ -126,6 +126,10 @@ def _ready(node: StackNode) -> Workspace:
     ws = Workspace(node, env=terraform_env())
     ws.prepare()
     ws.init(backend=True)
+    if (ws.dir / ERRORED_STATE).is_file():  # an earlier run could not save its state: that first
+        said = ws.push_errored_state()
+        if (ws.dir / ERRORED_STATE).is_file():
+            raise Failed(f"{node.name}: {said}")
     return ws
 
 
@@ -181,7 +185,7 @@ def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> Planned:
     args = ("plan", "-input=false", "-no-color", "-detailed-exitcode", LOCK_TIMEOUT, f"-out={plan_file}", *extra)
     result = ws.run(*args, check=False)
     if result.returncode not in (0, 2):  # 0 no changes, 2 changes present, 1 an error
-        raise TerraformError(node.name, "plan", result.output, ws.log)
+        raise ws.failure("plan", result)
     (out / "plan.txt").write_text(plan_text(result.output))
     if result.returncode == 0:
         return Planned(StackPlan(node.name, node.environment, node.component), changed=False)

@@ -35,7 +35,6 @@ from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
 from infra.runner import operations
 from infra.runner.affected import changed_inputs
 from infra.runner.executor import DEFERRED, OK, Listener, Outcome, run_graph
-from infra.runner.terraform import TerraformError
 from infra.synth.graph import StackGraph, StackNode
 from infra.synth.manifest import normalized
 
@@ -148,7 +147,7 @@ def _apply_file(node: StackNode, plan_file: Path) -> None:
         return
     if "Saved plan is stale" in result.output:
         raise Refused(f"{STALE}: the state changed after the merge queue planned it (Terraform refused the plan)")
-    raise TerraformError(node.name, "apply", result.output, ws.log)
+    raise ws.failure("apply", result)
 
 
 def apply_reviewed(

@@ -14,7 +14,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -24,7 +27,8 @@ from pathlib import Path
 
 from infra.errors import Failed
 from infra.paths import WORK
-from infra.runner.locks import from_terraform_output, unlock_command
+from infra.runner import interrupts
+from infra.runner.locks import from_terraform_output, held, unlock_command
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
 
@@ -33,19 +37,53 @@ WORKSPACES = WORK / "work"
 # (or races) the folders that plan and apply use.
 VALIDATE_WORKSPACES = WORK / "validate"
 INIT_STAMP = ".init-stamp"
+# What Terraform writes in the working folder when it cannot save the state it changed.
+ERRORED_STATE = "errored.tfstate"
+
+
+# Where an error block ends: the next diagnostic, the end of a boxed one, or a line of
+# Terraform's own progress (plain diagnostics do not indent their detail paragraphs).
+_DIAGNOSTIC = re.compile(r"^[│ ]*(Error|Warning): ")
+_NOT_DIAGNOSTIC = re.compile(
+    r"^(╵|\S+: (Creating|Creation complete|Still |Modifying|Modifications complete|Destroying|Destruction complete"
+    r"|Refreshing|Reading|Read complete|Provisioning)|(Acquiring|Releasing) state lock|Apply complete|Plan: |# exit )"
+)
+BLOCK_LINES, TAIL_LINES = 40, 5
+
+
+def error_report(output: str) -> str:
+    """What a failure says: every `Error:` block Terraform printed (wherever it came in a
+    long log), then its last lines when they are not in those blocks."""
+    lines = output.rstrip().splitlines()
+    kept: list[int] = []
+    block = 0  # lines still to keep of the current block
+    for i, line in enumerate(lines):
+        if _DIAGNOSTIC.match(line):
+            block = BLOCK_LINES if "Error: " in line else 0
+        elif _NOT_DIAGNOSTIC.match(line):
+            block = 0
+        if block:
+            kept.append(i)
+            block -= 1
+    tail = [i for i in range(max(0, len(lines) - TAIL_LINES), len(lines)) if i not in kept]
+    said = [lines[i] for i in kept]
+    if tail:
+        said += ["...", *(lines[i] for i in tail)] if kept else [lines[i] for i in tail]
+    return "\n".join(line.rstrip() for line in said).strip("\n")
 
 
 class TerraformError(Failed):
-    """A Terraform command failed: its last lines. When it met another run's state lock,
-    who holds it since when, and the command that releases a stale one."""
+    """A Terraform command failed: every error it printed, and its last lines. When it met
+    another run's state lock, who holds it since when, and the command that releases a
+    stale one."""
 
-    def __init__(self, stack: str, command: str, output: str, log: Path) -> None:
+    def __init__(self, stack: str, command: str, output: str, log: Path, notes: Sequence[str] = ()) -> None:
         self.stack = stack
         self.log = log
         self.lock = from_terraform_output(output)
         if self.lock is None:
-            tail = "\n".join(output.strip().splitlines()[-25:])
-            super().__init__(f"{stack}: `terraform {command}` failed (full log: {log})\n{tail}")
+            said = [f"{stack}: `terraform {command}` failed (full log: {log})", error_report(output), *notes]
+            super().__init__("\n".join(said))
             return
         super().__init__(
             f"{stack}: `terraform {command}` met the state lock of {self.lock.describe()}\n"
@@ -71,6 +109,16 @@ def watching(watcher: LineWatcher) -> Iterator[None]:
     finally:
         with _watchers_lock:
             _watchers.remove(watcher)
+
+
+def _end_group(pgid: int) -> bool:
+    """End what is left of a finished Terraform's process group: the provider processes of
+    a Terraform that was killed live on for minutes otherwise. Returns whether any were left."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _tell(stack: str, command: str, line: str) -> None:
@@ -125,6 +173,8 @@ class Workspace:
         """Run Terraform here; each line goes to the log (flushed) and the watchers as it comes."""
         command = [terraform_binary(), *args]
         subcommand = args[0] if args else ""
+        if interrupts.received():
+            raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: the run was interrupted")
         lines: list[str] = []
         started = time.monotonic()
         with self.log.open("a") as log:
@@ -139,20 +189,74 @@ class Workspace:
                 stderr=subprocess.STDOUT,
                 text=True,
                 errors="replace",
+                process_group=0,  # its own group: only `infra` passes an interrupt on (see interrupts)
             ) as proc:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    log.write(line)
-                    log.flush()
-                    lines.append(line)
-                    _tell(self.node.name, subcommand, line.rstrip("\n"))
-                returncode = proc.wait()
+                interrupts.started(proc)
+                try:
+                    assert proc.stdout is not None
+                    for line in proc.stdout:
+                        log.write(line)
+                        log.flush()
+                        lines.append(line)
+                        _tell(self.node.name, subcommand, line.rstrip("\n"))
+                    returncode = proc.wait()
+                finally:
+                    interrupts.ended(proc)
             seconds = time.monotonic() - started
             log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
-        output = "".join(lines)
+            if _end_group(proc.pid):
+                log.write("# ended the provider processes Terraform left running\n\n")
+        result = Result(returncode, "".join(lines), seconds)
         if check and returncode != 0:
-            raise TerraformError(self.node.name, subcommand, output, self.log)
-        return Result(returncode, output, seconds)
+            raise self.failure(subcommand, result)
+        return result
+
+    def failure(self, command: str, result: Result) -> TerraformError:
+        """The error of a failed command, with what became of the state it was writing: an
+        errored.tfstate pushed back; when Terraform was killed or interrupted, its lock."""
+        notes = [self.push_errored_state()] if (self.dir / ERRORED_STATE).is_file() else []
+        if "connection refused" in result.output.lower():
+            endpoint = self.env.get("AWS_ENDPOINT_URL", "AWS's endpoints")
+            notes.insert(0, f"the emulator (or AWS endpoint) at {endpoint} stopped answering (connection refused)")
+        if result.returncode < 0:
+            name = signal.Signals(-result.returncode).name
+            notes.insert(0, f"Terraform was killed by {name}: it saved nothing after that")
+        if result.returncode < 0 or interrupts.received():
+            lock = self._lock_left()
+            if lock:
+                notes.append(lock)
+            if interrupts.received():
+                consistent = not lock and not (self.dir / ERRORED_STATE).is_file()
+                interrupts.stopped(self.node.name, "state saved, lock released" if consistent else "; ".join(notes))
+        return TerraformError(self.node.name, command, result.output, self.log, notes)
+
+    def _lock_left(self) -> str:
+        """Who holds the stack's state lock, and how to release it; "" when none is held."""
+        if "backend" not in json.loads((self.dir / "cdk.tf.json").read_text()).get("terraform", {}):
+            return ""
+        try:
+            lock = held(self.node)
+        except Exception as exc:  # noqa: BLE001 - the backend may be what failed
+            return f"the state lock could not be read ({exc})"
+        if lock is None:
+            return ""
+        return f"the state lock remains, held by {lock.describe()}; release it: {unlock_command(self.node.name)}"
+
+    def push_errored_state(self) -> str:
+        """Terraform could not save the state it changed and left it in errored.tfstate: push
+        it to the backend (`terraform state push`), or say how once the backend answers.
+        Until then the backend's state misses what was created: another apply would create
+        it again, or fork the state."""
+        pushed = self.run("state", "push", ERRORED_STATE, check=False)
+        if pushed.returncode == 0:
+            (self.dir / ERRORED_STATE).rename(self.dir / f"{ERRORED_STATE}.pushed")
+            return f"Terraform could not save the state; {ERRORED_STATE} was pushed to the backend: the state is whole"
+        return (
+            f"Terraform could not save the state: it is in {self.dir / ERRORED_STATE}, and pushing it failed:\n"
+            f"{error_report(pushed.output)}\n"
+            f"before anything else runs on {self.node.name}, once the backend answers (and its lock is released): "
+            f"cd {self.dir} && terraform state push {ERRORED_STATE}"
+        )
 
     def _init_inputs(self, backend: bool, backend_config: Sequence[str]) -> str:
         doc = json.loads((self.dir / "cdk.tf.json").read_text())
