@@ -20,7 +20,7 @@ from infra.runner.terraform import ERRORED_STATE, TerraformError, Workspace
 from infra.toolchain import terraform_env
 from tests.pipeline import tiny
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.e2e]  # minutes on the emulator: they run beside the loops
 KEY = f"{tiny.ENV}/producer/terraform.tfstate"
 
 

@@ -27,7 +27,7 @@ from infra.runner.terraform import WORKSPACES
 from infra.synth.graph import StackGraph, StackNode
 from tests.pipeline import tiny
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.e2e]  # minutes on the emulator: they run beside the loops
 STACK = "t-slow"
 KEY = f"{tiny.ENV}/slow/terraform.tfstate"
 
