@@ -10,10 +10,17 @@ from infra.paths import REPO
 
 
 def display_path(path: Path | str) -> str:
-    """A path relative to the repository when it is inside it (what a reviewer sees)."""
+    """A path relative to the repository when it is inside it (what a reviewer sees).
+
+    A symbolic link is shown where it is, not resolved: it may point nowhere, or at itself.
+    """
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(REPO))
+        absolute = p.parent.resolve() / p.name
+    except (OSError, RuntimeError):  # a loop above it
+        absolute = p.absolute()
+    try:
+        return str(absolute.relative_to(REPO))
     except ValueError:
         return str(p)
 

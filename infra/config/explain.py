@@ -1,4 +1,5 @@
-"""`infra config ENV --explain`: every merged value with the file (or variable) that set it."""
+"""`infra config ENV --explain`: every merged value with the file (or variable) that set it,
+then the [require] rules the environment meets, with the file of each."""
 
 from __future__ import annotations
 
@@ -16,5 +17,6 @@ def explain(loaded: Loaded) -> list[str]:
         for part in key:
             value = value[part]
         rows.append((f"{'.'.join(key)} = {json.dumps(value)}", source))
+    rows += [(str(rule), rule.source) for rule in loaded.requirements]  # the [require] rules it meets
     width = max((len(left) for left, _ in rows), default=0)
     return [f"{left.ljust(width)}  # {source}" for left, source in rows]

@@ -1,13 +1,17 @@
 """The schema of the merged configuration. Every model forbids unknown keys and is frozen.
 
 `strict=True`: TOML already has types, so "yes" for a bool or "3" for an int is a
-mistake to report, not a value to coerce.
+mistake to report, not a value to coerce. `allow_inf_nan=False`: TOML has `inf` and `nan`,
+and no setting of ours means either.
+
+What AWS would refuse is refused here, by the rules the modules apply to their props
+(modules/common/rules.py) and Label's name limits: a bad value stops `infra config`, not a
+Terraform apply.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -22,11 +26,11 @@ from pydantic import (
 
 from modules.common import rules
 from modules.common.deployment import Deployment
-from modules.common.label import Label
+from modules.common.label import ACCOUNT_NAMES, TIGHT_NAMES, Label
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _cidr(value: str) -> str:
@@ -37,8 +41,17 @@ def _cidr(value: str) -> str:
     return str(net)
 
 
+def _tag_value(value: str) -> str:
+    rules.tag_value(value)
+    return value
+
+
 Cidr = Annotated[str, AfterValidator(_cidr)]
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+# Lower-case words joined by single hyphens, at most 31 characters: names are built from it,
+# and RDS identifiers and S3 buckets refuse "--" and a trailing "-".
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=31)]
+# The value of a tag (Owner, Environment): what AWS accepts in every service.
+TagValue = Annotated[str, Field(min_length=1), AfterValidator(_tag_value)]
 
 
 # --- account, region, environment -------------------------------------------------------
@@ -85,7 +98,7 @@ SUFFIX_PATTERN = r"^[a-z0-9]{1,8}$"
 class Environment(Strict):
     name: Name
     # The value of the Environment tag (prod's is "production").
-    tag: str
+    tag: TagValue
     # Physical names are <type>-<environment>-<suffix>; ENVIRONMENT_SUFFIX overrides it.
     suffix: Annotated[str, Field(pattern=SUFFIX_PATTERN)]
     # Promotion: a merge applies environments in ascending order (dev 1, staging 2, prod 3);
@@ -114,9 +127,17 @@ class NetworkConfig(Strict):
     nat_gateways: Literal["single", "per_az"]
     flow_log_retention_days: Annotated[int, Field(ge=1)]
 
+    @field_validator("cidr")
+    @classmethod
+    def _vpc_size(cls, cidr: str) -> str:
+        rules.vpc_cidr(cidr)
+        return cidr
+
     @field_validator("public_subnets", "private_subnets")
     @classmethod
     def _inside_vpc_and_disjoint(cls, subnets: list[str], info: ValidationInfo) -> list[str]:
+        for subnet in subnets:
+            rules.subnet_cidr(subnet)
         vpc = info.data.get("cidr")
         nets = [ipaddress.IPv4Network(s) for s in subnets]
         if vpc is not None:
@@ -166,6 +187,12 @@ class RedisConfig(Strict):
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
     log_retention_days: Annotated[int, Field(ge=1)]
 
+    @field_validator("node_type")
+    @classmethod
+    def _node_type(cls, node_type: str) -> str:
+        rules.cache_node_type(node_type)
+        return node_type
+
     @field_validator("engine_version")
     @classmethod
     def _engine_version(cls, version: str) -> str:
@@ -182,8 +209,8 @@ class RedisConfig(Strict):
 class DatabaseConfig(Strict):
     engine_version: str
     instance_class: str
-    allocated_storage_gb: Annotated[int, Field(ge=20)]
-    max_allocated_storage_gb: Annotated[int, Field(ge=20)]
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
     multi_az: bool
     backup_retention_days: int
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60]
@@ -194,6 +221,18 @@ class DatabaseConfig(Strict):
     def _engine_version(cls, version: str) -> str:
         rules.mysql_engine_version(version)
         return version
+
+    @field_validator("instance_class")
+    @classmethod
+    def _instance_class(cls, instance_class: str) -> str:
+        rules.db_instance_class(instance_class)
+        return instance_class
+
+    @field_validator("allocated_storage_gb", "max_allocated_storage_gb")
+    @classmethod
+    def _storage_size(cls, gib: int) -> int:
+        rules.storage_size(gib)
+        return gib
 
     @field_validator("backup_retention_days")
     @classmethod
@@ -256,6 +295,12 @@ class LmsConfig(Strict):
     log_retention_days: Annotated[int, Field(ge=1)]
     health_check_path: str
 
+    @field_validator("health_check_path")
+    @classmethod
+    def _health_check_path(cls, path: str) -> str:
+        rules.health_check_path(path)
+        return path
+
     @model_validator(mode="after")
     def _fargate_size(self) -> LmsConfig:
         rules.fargate_size(self.cpu, self.memory_mib)
@@ -281,6 +326,23 @@ class WebConfig(Strict):
     latency_high_seconds: Annotated[float, Field(gt=0)]
     root_volume_gb: Annotated[int, Field(ge=8)]
     health_check_path: str
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, instance_type: str) -> str:
+        rules.ec2_instance_type(instance_type)
+        return instance_type
+
+    @field_validator("health_check_path")
+    @classmethod
+    def _health_check_path(cls, path: str) -> str:
+        rules.health_check_path(path)
+        return path
+
+    @model_validator(mode="after")
+    def _image_for_the_type(self) -> WebConfig:
+        rules.instance_fits_ami(self.instance_type, self.ami_parameter)
+        return self
 
     @model_validator(mode="after")
     def _sizes(self) -> WebConfig:
@@ -316,8 +378,8 @@ class Components(Strict):
 
 class EnvConfig(Strict):
     project: Name
-    owner: Annotated[str, Field(min_length=1)]
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    owner: TagValue
+    region: str
     availability_zones: list[str]
     account: Account
     environment: Environment
@@ -325,13 +387,20 @@ class EnvConfig(Strict):
     workloads: Workloads = Workloads()
     components: Components
 
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        rules.aws_region(region)
+        rules.elb_log_account(region)  # the edge's access logs need it
+        return region
+
     @field_validator("availability_zones")
     @classmethod
     def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
         region = info.data.get("region")
-        bad = [z for z in zones if region and not re.fullmatch(re.escape(region) + r"[a-z]", z)]
-        if bad:
-            raise ValueError(f"{', '.join(bad)} not in region {region}")
+        if region:
+            for zone in zones:
+                rules.availability_zone(zone, region)
         if len(set(zones)) != len(zones):
             raise ValueError("availability zones repeat")
         return zones
@@ -343,6 +412,25 @@ class EnvConfig(Strict):
                 f"components.network.az_count={self.components.network.az_count} but only "
                 f"{len(self.availability_zones)} availability_zones are listed"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> EnvConfig:
+        """Every name the components make (Label, TIGHT_NAMES) fits AWS's limit whole; every
+        component counts, built or not, so that turning a workload on cannot break names."""
+        for component in TIGHT_NAMES:
+            if component == ACCOUNT_NAMES:
+                label, key = self.account_label(component), "account.name"
+                made_by, change = f"{label.environment!r} (in {label.suffix})", "the account name"
+            else:
+                label, key = self.label(component), "environment.name"
+                made_by = f"{label.environment!r} with the suffix {label.suffix!r}"
+                change = "the environment name or its suffix"
+            for name, limit in label.oversized(component, self.account.id):
+                raise ValueError(
+                    f"{key}: {made_by} makes the {component} name {name!r}, {len(name)} characters; "
+                    f"AWS allows {limit}: shorten {change}"
+                )
         return self
 
     @property

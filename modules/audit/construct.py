@@ -218,7 +218,7 @@ class Audit(Construct):
         role = aws.iam_role.IamRole(
             self,
             "LogsRole",
-            name=label.name("role-cloudtrail-logs", max_length=64),
+            name=label.name("role-cloudtrail-logs"),
             assume_role_policy=assume_role("cloudtrail.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-cloudtrail-logs"),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules.common import rules
+
 
 @dataclass(frozen=True, kw_only=True)
 class Deployment:
@@ -11,6 +13,11 @@ class Deployment:
     region: str
     azs: tuple[str, ...]
     partition: str = "aws"
+
+    def __post_init__(self) -> None:
+        rules.aws_region(self.region)
+        for zone in self.azs:
+            rules.availability_zone(zone, self.region)
 
     def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
         region = self.region if regional else ""

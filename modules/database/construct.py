@@ -40,7 +40,10 @@ class DatabaseProps:
 
     def __post_init__(self) -> None:
         rules.mysql_engine_version(self.engine_version)
+        rules.db_instance_class(self.instance_class)
         rules.backup_retention(self.backup_retention_days)
+        rules.storage_size(self.allocated_storage_gb)
+        rules.storage_size(self.max_allocated_storage_gb)
         rules.storage_ceiling(self.allocated_storage_gb, self.max_allocated_storage_gb)
 
 
@@ -96,7 +99,7 @@ class Database(DataStore):
         monitoring = aws.iam_role.IamRole(
             self,
             "MonitoringRole",
-            name=label.name("role-rds-monitoring", max_length=64),
+            name=label.name("role-rds-monitoring"),
             assume_role_policy=assume_role("monitoring.rds.amazonaws.com", source_account=props.deployment.account_id),
             tags=label.name_tag("role-rds-monitoring"),
         )

@@ -14,8 +14,6 @@ from modules.common.security import SecurityGroup, allow_in, allow_out
 from modules.network import Network
 
 HTTPS_PORT = 443
-# ALB access logs are written by the regional ELB account (regions older than 2022).
-ELB_LOG_ACCOUNTS = {"sa-east-1": "507241528517", "us-east-1": "127311923021", "eu-west-1": "156460612806"}
 # AWS managed rule groups, in priority order; a group's rules may be set to count only.
 MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
     "AWSManagedRulesCommonRuleSet": (),
@@ -52,8 +50,7 @@ class EdgeProps:
     def __post_init__(self) -> None:
         rules.certificate_zone(self.certificate, self.hosted_zone_id)
         rules.ssl_policy(self.ssl_policy)
-        if self.deployment.region not in ELB_LOG_ACCOUNTS:
-            raise ValueError(f"no ELB log-delivery account known for {self.deployment.region}; add it to edge")
+        rules.elb_log_account(self.deployment.region)
 
 
 class Edge(Construct):
@@ -92,7 +89,7 @@ class Edge(Construct):
         self.load_balancer = aws.lb.Lb(
             self,
             "LoadBalancer",
-            name=label.name("alb", max_length=32),
+            name=label.name("alb"),
             load_balancer_type="application",
             internal=False,
             security_groups=[self.security_group.id],
@@ -239,7 +236,7 @@ class Edge(Construct):
                     "ElbWritesLogs",
                     ["s3:PutObject"],
                     f"{bucket.arn}/alb/AWSLogs/{dep.account_id}/*",
-                    principal={"AWS": f"arn:{dep.partition}:iam::{ELB_LOG_ACCOUNTS[dep.region]}:root"},
+                    principal={"AWS": f"arn:{dep.partition}:iam::{rules.elb_log_account(dep.region)}:root"},
                 ),
                 deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
             ),

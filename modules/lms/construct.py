@@ -56,6 +56,7 @@ class LmsProps:
     def __post_init__(self) -> None:
         rules.fargate_size(self.cpu, self.memory_mib)
         rules.task_counts(self.min_count, self.desired_count, self.max_count)
+        rules.health_check_path(self.health_check_path)
 
 
 class Lms(Construct):
@@ -98,7 +99,7 @@ class Lms(Construct):
         execution = aws.iam_role.IamRole(
             self,
             "ExecutionRole",
-            name=label.name("role-lms-execution", max_length=64),
+            name=label.name("role-lms-execution"),
             assume_role_policy=assume_role("ecs-tasks.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-lms-execution"),
         )
@@ -124,7 +125,7 @@ class Lms(Construct):
         self.task_role = aws.iam_role.IamRole(
             self,
             "TaskRole",
-            name=label.name("role-lms-task", max_length=64),
+            name=label.name("role-lms-task"),
             assume_role_policy=assume_role("ecs-tasks.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-lms-task"),
         )
@@ -182,7 +183,7 @@ class Lms(Construct):
         self.target_group = aws.lb_target_group.LbTargetGroup(
             self,
             "TargetGroup",
-            name=label.name("tg-lms", max_length=32),
+            name=label.name("tg-lms"),
             port=props.container_port,
             protocol="HTTP",
             target_type="ip",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from modules.common import rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role, document, statement
@@ -31,6 +32,9 @@ class NetworkProps:
     tiers: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        rules.vpc_cidr(self.cidr)
+        for subnet in (*self.public_subnets, *self.private_subnets):
+            rules.subnet_cidr(subnet)
         zones = len(self.deployment.azs)
         if len(self.public_subnets) < zones or len(self.private_subnets) < zones:
             raise ValueError(f"give one public and one private subnet per zone ({zones} zones)")
@@ -150,7 +154,7 @@ class Network(Construct):
         role = aws.iam_role.IamRole(
             self,
             "FlowLogRole",
-            name=label.name("role-flow-logs", max_length=64),
+            name=label.name("role-flow-logs"),
             assume_role_policy=assume_role("vpc-flow-logs.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-flow-logs"),
         )

@@ -130,7 +130,7 @@ class Observability(Construct):
         self.sampling_rule = aws.xray_sampling_rule.XraySamplingRule(
             self,
             "Sampling",
-            rule_name=label.name("xray", max_length=32),
+            rule_name=label.name("xray"),
             priority=1000,
             version=1,
             reservoir_size=1,

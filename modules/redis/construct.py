@@ -31,6 +31,7 @@ class RedisProps:
     log_retention_days: int = 365
 
     def __post_init__(self) -> None:
+        rules.cache_node_type(self.node_type)
         rules.cache_clusters(self.num_cache_clusters)
         rules.redis_engine_version(self.engine_version)
 
@@ -52,7 +53,7 @@ class Redis(DataStore):
         super().__init__(scope, construct_id, label=props.label)
         label = props.label
         self._props = props
-        self.group_id = label.name("redis-sessions", max_length=40)
+        self.group_id = label.name("redis-sessions")
         subnets = aws.elasticache_subnet_group.ElasticacheSubnetGroup(
             self,
             "SubnetGroup",
@@ -85,14 +86,14 @@ class Redis(DataStore):
         disabled_default = aws.elasticache_user.ElasticacheUser(
             self,
             "DefaultUserOff",
-            user_id=label.name("redis-default", max_length=40),
+            user_id=label.name("redis-default"),
             user_name="default",
             engine="REDIS",
             access_string="off -@all",
             authentication_mode=aws.elasticache_user.ElasticacheUserAuthenticationMode(type="no-password-required"),
             tags=label.name_tag("redis-default"),
         )
-        self.app_user_name = label.name("redis-app", max_length=40)
+        self.app_user_name = label.name("redis-app")
         self.app_user = aws.elasticache_user.ElasticacheUser(
             self,
             "AppUser",
@@ -106,7 +107,7 @@ class Redis(DataStore):
         users = aws.elasticache_user_group.ElasticacheUserGroup(
             self,
             "Users",
-            user_group_id=label.name("redis-users", max_length=40),
+            user_group_id=label.name("redis-users"),
             engine="REDIS",
             user_ids=[disabled_default.user_id, self.app_user.user_id],
             tags=label.name_tag("redis-users"),

@@ -52,7 +52,10 @@ class WebProps:
     route_priority: int = 20
 
     def __post_init__(self) -> None:
+        rules.ec2_instance_type(self.instance_type)
+        rules.instance_fits_ami(self.instance_type, self.ami_parameter)
         rules.group_sizes(self.min_size, self.desired_capacity, self.max_size)
+        rules.health_check_path(self.health_check_path)
 
 
 class Web(Construct):
@@ -69,7 +72,7 @@ class Web(Construct):
         role = aws.iam_role.IamRole(
             self,
             "InstanceRole",
-            name=label.name("role-web-instance", max_length=64),
+            name=label.name("role-web-instance"),
             assume_role_policy=assume_role("ec2.amazonaws.com", source_account=dep.account_id),
             tags=label.name_tag("role-web-instance"),
         )
@@ -127,7 +130,7 @@ class Web(Construct):
         self.target_group = aws.lb_target_group.LbTargetGroup(
             self,
             "TargetGroup",
-            name=label.name("tg-web", max_length=32),
+            name=label.name("tg-web"),
             port=props.app_port,
             protocol="HTTP",
             target_type="instance",

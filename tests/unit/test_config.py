@@ -249,7 +249,8 @@ def test_fails_when_the_state_bucket_leaves_no_room_for_its_access_log_bucket(la
 
 def test_fails_when_desired_tasks_lie_outside_min_and_max(layers, write):
     write(f"{DEV}/lms.toml", "desired_count = 9\n")
-    assert "components.lms: desired_count: 9 must lie between min_count=2 and max_count=4" in error_of("dev", layers)
+    message = error_of("dev", layers)
+    assert f"{DEV}/lms.toml: components.lms.desired_count: 9 must lie between min_count=2 and max_count=4" in message
 
 
 def test_fails_when_redis_has_nothing_to_fail_over_to(layers, write):
@@ -296,6 +297,7 @@ def test_layer_files_parse_as_toml():
 
 
 def test_the_teardown_override_lifts_deletion_protection_visibly(monkeypatch):
+    """Above the layers, and above prod's `deletion_protection = true` guard."""
     monkeypatch.setenv("INFRA_DELETION_PROTECTION", "false")
     prod = load_environment("prod")
     assert prod.config.deletion_protection is False
@@ -306,3 +308,25 @@ def test_fails_when_the_protection_override_is_not_a_bool(monkeypatch):
     monkeypatch.setenv("INFRA_DELETION_PROTECTION", "no")
     with pytest.raises(ConfigError, match=r"\$INFRA_DELETION_PROTECTION: 'no' must be true or false"):
         load_environment("prod")
+
+
+def test_prods_guards_are_rules_of_its_account_layer():
+    prod = load_environment("prod")
+    assert {rule.source for rule in prod.requirements} == {"environments/prod/account.toml"}
+    assert {".".join(rule.key) for rule in prod.requirements} >= {
+        "deletion_protection",
+        "components.database.multi_az",
+        "components.database.backup_retention_days",
+    }
+    assert load_environment("dev").requirements == ()
+
+
+def test_explain_lists_the_rules_met():
+    from infra.config.explain import explain
+
+    lines = explain(load_environment("prod"))
+    assert any(
+        line.startswith('require."components.database.backup_retention_days" = ">= 14"')
+        and line.endswith("# environments/prod/account.toml")
+        for line in lines
+    )

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from infra.config import load_environment
-from modules.common.label import Label
+from infra.paths import REPO
+from modules.common.label import ACCOUNT_NAMES, TIGHT_NAMES, XRAY_NAME, Label
 
 LABEL = Label(
     project="edutechbr-lms",
@@ -53,3 +54,30 @@ def test_environment_config_builds_the_label():
     label = load_environment("prod").config.label("network")
     assert label.name("vpc") == "vpc-prod-prd01"
     assert label.tags["Environment"] == "production"
+
+
+def test_a_tight_name_keeps_to_its_aws_limit_by_kind():
+    long = Label(
+        project="p", owner="o", environment="e" * 30, environment_tag="t", suffix="s" * 8, component="observability"
+    )
+    assert len(long.name("traces")) == XRAY_NAME  # an X-Ray group: 32, without being told
+    assert len(long.name("tg-web")) == 32 and len(long.name("redis-sessions")) == 40
+    assert long.oversized("observability", "111111111111") == [
+        (long.full_name("xray"), XRAY_NAME),
+        (long.full_name("traces"), XRAY_NAME),
+    ]
+
+
+def test_every_tight_name_is_one_its_module_makes():
+    """TIGHT_NAMES and the constructs name the same kinds (a renamed kind would lose its limit)."""
+    for component, kinds in TIGHT_NAMES.items():
+        module = "audit" if component == ACCOUNT_NAMES else component
+        source = (REPO / "modules" / module / "construct.py").read_text()
+        for kind in kinds:
+            literal = kind.split("{")[0]
+            assert f'"{literal}' in source or f"'{literal}" in source, f"{component}: no name {kind!r}"
+
+
+def test_fails_when_a_tag_value_is_one_aws_refuses():
+    with pytest.raises(ValueError, match="not a tag value AWS accepts"):
+        Label(project="p", owner="o<", environment="e", environment_tag="t", suffix="s", component="c")
