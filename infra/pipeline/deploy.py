@@ -22,7 +22,7 @@ from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket, st
 from infra.runner.executor import OK, Listener, Outcome
 from infra.runner.terraform import Workspace
 from infra.synth import synthesize
-from infra.synth.graph import StackGraph
+from infra.synth.graph import StackGraph, StackNode
 from infra.synth.tree import synthesize_ref
 
 VERBS = ("plan", "apply", "destroy")
@@ -260,6 +260,11 @@ def unlock(env: str, stack: str, *, emulator: bool = False, confirm: Confirm) ->
     question = f"Release the lock on {node.name}'s state? Only if that run is over: a running one would write over"
     if not confirm(question, lines):
         raise Cancelled(f"{node.name} stays locked")
+    return release(node, lock)
+
+
+def release(node: StackNode, lock: locks.LockInfo) -> str:
+    """`terraform force-unlock` of this lock on the stack's state (someone agreed first)."""
     ws = Workspace(node)
     ws.prepare()
     ws.init(backend=True)

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pytest
 
 from infra.paths import REPO
-from infra.runner import operations
+from infra.pipeline.deploy import release
+from infra.runner import locks, operations
 from infra.runner.bootstrap import ensure_state_bucket
 from infra.runner.terraform import WORKSPACES
 from infra.synth.graph import StackGraph, StackNode
@@ -29,7 +29,6 @@ from tests.pipeline import tiny
 
 pytestmark = [pytest.mark.terraform, pytest.mark.e2e]  # minutes on the emulator: they run beside the loops
 STACK = "t-slow"
-KEY = f"{tiny.ENV}/slow/terraform.tfstate"
 
 RUN = """\
 import json, sys
@@ -178,6 +177,9 @@ def test_a_killed_terraform_is_reported_with_its_lock_and_leaves_no_provider(emu
     assert "Terraform was killed by SIGKILL" in stderr
     assert "the state lock remains, held by " in stderr and f"infra unlock ENV {STACK}" in stderr
     _eventually(lambda: _group_gone(group), "the provider Terraform left to end", timeout=30)
-    s3 = boto3.client("s3", region_name=tiny.REGION)
-    s3.delete_object(Bucket=tiny.BUCKET, Key=f"{KEY}.tflock")  # what `infra unlock` does, with force-unlock
+    node = slow_stack(tmp_path / "synth", value)
+    lock = locks.held(node)
+    assert lock is not None and lock.verb == "apply"
+    assert release(node, lock).startswith(f"{STACK}: released the lock")  # what `infra unlock` does once agreed
+    assert locks.held(node) is None
     _converges(tmp_path, value)

@@ -95,7 +95,8 @@ class World:
 
 
 def _log_since(stack: str, size: int) -> list[str]:
-    text = (WORKSPACES / stack / "terraform.log").read_text()[size:]
+    # bytes, as _log_size counts them: Terraform's diagnostics hold multibyte box characters
+    text = (WORKSPACES / stack / "terraform.log").read_bytes()[size:].decode(errors="replace")
     return re.findall(r"^\$ terraform (\w+)", text, flags=re.MULTILINE)
 
 

@@ -86,7 +86,7 @@ def _log(stack: str) -> Path:
 
 def _commands(stack: str, since: int) -> list[str]:
     """The Terraform commands a stack ran, from its log, after `since` bytes."""
-    text = _log(stack).read_text()[since:]
+    text = _log(stack).read_bytes()[since:].decode(errors="replace")  # bytes, as _log_size counts
     return re.findall(r"^\$ terraform (\w+(?: -json)?)", text, flags=re.MULTILINE)
 
 
