@@ -24,7 +24,7 @@ if _WORKER:  # before anything imports infra.paths, which reads these once
     shutil.rmtree(_OWN / "synth", ignore_errors=True)
     if (_AREA / "synth" / "fingerprint.json").is_file():
         shutil.copytree(_AREA / "synth", _OWN / "synth", symlinks=True)
-from collections.abc import Callable  # noqa: E402 - the working area is chosen first
+from collections.abc import Callable, Iterator  # noqa: E402 - the working area is chosen first
 
 import pytest  # noqa: E402
 
@@ -50,6 +50,20 @@ def write(layers: Path) -> Callable[[str, str], Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in this process (`mock_aws`), with fake credentials, and nothing pointing boto3
+    at a running emulator or a profile."""
+    from moto import mock_aws
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    with mock_aws():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from infra.emulator import fixes
 
@@ -33,14 +32,10 @@ TLS_ONLY = {
 
 
 @pytest.fixture(autouse=True)
-def aws(monkeypatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+def aws(in_process_aws) -> Iterator[None]:
+    """Each test starts on stock moto (in this process); it applies the fix it shows."""
     fixes.undo()
-    with mock_aws():
-        yield
+    yield
     fixes.undo()
 
 

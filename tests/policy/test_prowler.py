@@ -12,7 +12,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.policy import prowler
 
@@ -141,16 +140,11 @@ def test_new_since_the_previous_run(tmp_path):
     assert prowler._keys(tmp_path / "none.json") is None
 
 
-def test_it_refuses_to_scan_an_account_other_than_the_environments(monkeypatch, tmp_path):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+def test_it_refuses_to_scan_an_account_other_than_the_environments(in_process_aws, monkeypatch, tmp_path):
     monkeypatch.setattr(prowler, "installed", lambda: pytest.fail("Prowler must not start"))
-    with mock_aws():
-        reached = boto3.client("sts", region_name="sa-east-1").get_caller_identity()["Account"]
-        with pytest.raises(prowler.ComplianceError, match=f"reach account {reached}, not 999999999999"):
-            prowler.run("999999999999", "sa-east-1", tmp_path)
+    reached = boto3.client("sts", region_name="sa-east-1").get_caller_identity()["Account"]
+    with pytest.raises(prowler.ComplianceError, match=f"reach account {reached}, not 999999999999"):
+        prowler.run("999999999999", "sa-east-1", tmp_path)
 
 
 def test_docs_list_every_mute():

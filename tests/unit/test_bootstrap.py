@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.runner.bootstrap import access_log_bucket, ensure_state_bucket
 
@@ -16,16 +15,7 @@ REGION = "sa-east-1"
 BUCKET = "edutech-tfstate-123456789012"
 LOGS = f"{BUCKET}-access-logs"
 ACCOUNT = "123456789012"  # moto's default account
-
-
-@pytest.fixture(autouse=True)
-def aws(monkeypatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures("in_process_aws")
 
 
 @pytest.fixture
