@@ -29,6 +29,7 @@ import yaml  # type: ignore[import-untyped]
 
 from infra.errors import Failed
 from infra.paths import REPO, TOOLS
+from infra.policy.scan import sarif_location, sarif_log
 from infra.versions import PROWLER_VERSION
 
 MUTELIST = REPO / "infra" / "policy" / "prowler-mutelist.yaml"
@@ -314,25 +315,13 @@ def sarif(scan: Scan, defined: dict[str, tuple[str, str]]) -> dict[str, Any]:
                 "ruleId": f.check,
                 "level": "error" if f.severity in GATE else "warning",
                 "message": {"text": f"{address}: {f.message}"},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": f"stacks/{stack}/cdk.tf.json"}}}],
+                "locations": sarif_location(stack),
             }
         )
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "prowler",
-                        "version": PROWLER_VERSION,
-                        "rules": [{"id": i} for i in sorted({r["ruleId"] for r in results})],
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
+    rules = [{"id": i} for i in sorted({r["ruleId"] for r in results})]
+    return sarif_log(
+        {"tool": {"driver": {"name": "prowler", "version": PROWLER_VERSION, "rules": rules}}, "results": results}
+    )
 
 
 def defined_resources(states: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, tuple[str, str]]:

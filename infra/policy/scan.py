@@ -141,19 +141,25 @@ def own_rules(graph: StackGraph, names: Iterable[str]) -> list[Violation]:
     return check([json.loads(graph.nodes[n].json_path.read_text()) for n in sorted(names)], taggable_types())
 
 
+def sarif_location(stack: str) -> list[dict[str, Any]]:
+    """Where a finding about one stack points in code scanning: its synthesized JSON."""
+    return [{"physicalLocation": {"artifactLocation": {"uri": f"stacks/{stack}/cdk.tf.json"}}}]
+
+
+def sarif_log(*runs: dict[str, Any]) -> dict[str, Any]:
+    """A SARIF 2.1.0 document of these runs (one per tool)."""
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": list(runs)}
+
+
 def sarif(result: ScanResult, violations: list[Violation]) -> dict[str, Any]:
     """SARIF 2.1.0 for code scanning: checkov findings (suppressed ones marked), and our rules."""
-
-    def location(stack: str) -> list[dict[str, Any]]:
-        return [{"physicalLocation": {"artifactLocation": {"uri": f"stacks/{stack}/cdk.tf.json"}}}]
-
     checkov_results = []
     for finding in [*result.findings, *result.suppressed]:
         entry: dict[str, Any] = {
             "ruleId": finding.check_id,
             "level": "error",
             "message": {"text": f"{finding.check_name} ({finding.resource})"},
-            "locations": location(finding.stack),
+            "locations": sarif_location(finding.stack),
         }
         if finding.suppressed_because:
             entry["suppressions"] = [{"kind": "external", "justification": finding.suppressed_because}]
@@ -163,37 +169,33 @@ def sarif(result: ScanResult, violations: list[Violation]) -> dict[str, Any]:
             "ruleId": v.rule,
             "level": "error",
             "message": {"text": f"{v.resource}: {v.message}"},
-            "locations": location(v.stack),
+            "locations": sarif_location(v.stack),
         }
         for v in violations
     ]
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "checkov",
-                        "rules": [{"id": i} for i in sorted({r["ruleId"] for r in checkov_results})],
-                    }
-                },
-                "results": checkov_results,
+    return sarif_log(
+        {
+            "tool": {
+                "driver": {
+                    "name": "checkov",
+                    "rules": [{"id": i} for i in sorted({r["ruleId"] for r in checkov_results})],
+                }
             },
-            {
-                "tool": {
-                    "driver": {
-                        "name": "infra-policy",
-                        "rules": [
-                            {"id": name, "shortDescription": {"text": (fn.__doc__ or name).strip()}}
-                            for name, fn in rules(frozenset()).items()
-                        ],
-                    }
-                },
-                "results": own_results,
+            "results": checkov_results,
+        },
+        {
+            "tool": {
+                "driver": {
+                    "name": "infra-policy",
+                    "rules": [
+                        {"id": name, "shortDescription": {"text": (fn.__doc__ or name).strip()}}
+                        for name, fn in rules(frozenset()).items()
+                    ],
+                }
             },
-        ],
-    }
+            "results": own_results,
+        },
+    )
 
 
 def markdown(result: ScanResult, violations: list[Violation]) -> str:
