@@ -10,8 +10,8 @@ from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role, deny_insecure_transport, document, statement
 from modules.common.label import Label
+from modules.kms.construct import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 
-KEY_USE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
 METRIC_NAMESPACE = "CISBenchmark"
 ABORT_UPLOADS_AFTER_DAYS = 7
 
@@ -320,7 +320,7 @@ class Audit(Construct):
             rotation_period_in_days=p.key_rotation_period_days,
             deletion_window_in_days=p.key_deletion_window_days,
             policy=document(
-                statement("AccountAdministers", ["kms:*"], "*", principal={"AWS": dep.root_principal}),
+                statement("AccountAdministers", KEY_ADMIN_ACTIONS, "*", principal={"AWS": dep.root_principal}),
                 statement(
                     "CloudTrailEncryptsLogs",
                     ["kms:GenerateDataKey*"],
