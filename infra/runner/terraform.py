@@ -27,7 +27,7 @@ from pathlib import Path
 
 from infra.errors import Failed
 from infra.paths import WORK
-from infra.runner import interrupts
+from infra.runner import interrupts, watchdog
 from infra.runner.locks import from_terraform_output, held, unlock_command
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
@@ -175,6 +175,10 @@ class Workspace:
         subcommand = args[0] if args else ""
         if interrupts.received():
             raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: the run was interrupted")
+        endpoint = watchdog.watched_endpoint({**self.env, **(env or {})})
+        seen = watchdog.gone(endpoint)
+        if endpoint and seen:
+            raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: {watchdog.message(endpoint, seen)}")
         lines: list[str] = []
         started = time.monotonic()
         with self.log.open("a") as log:
@@ -193,13 +197,14 @@ class Workspace:
             ) as proc:
                 interrupts.started(proc)
                 try:
-                    assert proc.stdout is not None
-                    for line in proc.stdout:
-                        log.write(line)
-                        log.flush()
-                        lines.append(line)
-                        _tell(self.node.name, subcommand, line.rstrip("\n"))
-                    returncode = proc.wait()
+                    with watchdog.watching(endpoint, proc.pid):
+                        assert proc.stdout is not None
+                        for line in proc.stdout:
+                            log.write(line)
+                            log.flush()
+                            lines.append(line)
+                            _tell(self.node.name, subcommand, line.rstrip("\n"))
+                        returncode = proc.wait()
                 finally:
                     interrupts.ended(proc)
             seconds = time.monotonic() - started
@@ -214,6 +219,10 @@ class Workspace:
     def failure(self, command: str, result: Result) -> TerraformError:
         """The error of a failed command, with what became of the state it was writing: an
         errored.tfstate pushed back; when Terraform was killed or interrupted, its lock."""
+        endpoint = watchdog.watched_endpoint(self.env)
+        seen = watchdog.gone(endpoint)
+        if endpoint and seen:  # nothing is left to save, or to ask about: the emulator held it all
+            return TerraformError(self.node.name, command, result.output, self.log, [watchdog.message(endpoint, seen)])
         notes = [self.push_errored_state()] if (self.dir / ERRORED_STATE).is_file() else []
         if "connection refused" in result.output.lower():
             endpoint = self.env.get("AWS_ENDPOINT_URL", "AWS's endpoints")

@@ -1,0 +1,58 @@
+"""The watchdog ends a Terraform whose emulator went away, and only then: a process group
+watched against a port that refuses is ended after MISSES knocks; one watched against a port
+that answers runs on; against AWS nothing is watched."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from contextlib import suppress
+
+from infra.runner import watchdog
+
+
+def _sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], process_group=0)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed when the block ends: connecting is refused
+
+
+def test_a_refusing_emulator_ends_the_watched_process_group_and_later_runs_are_told():
+    endpoint = f"https://127.0.0.1:{_closed_port()}"
+    proc = _sleeper()
+    try:
+        with watchdog.watching(endpoint, proc.pid):
+            assert proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 10) == -9
+    finally:
+        proc.kill()
+        proc.wait()
+    seen = watchdog.gone(endpoint)
+    assert seen is not None and seen.startswith(f"nothing answers on port {endpoint.rsplit(':', 1)[1]} since ")
+    assert watchdog.gone("https://127.0.0.1:1") is None  # another endpoint (a new emulator) is not gone
+
+
+def test_an_answering_emulator_is_left_alone():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        endpoint = f"https://127.0.0.1:{server.getsockname()[1]}"
+        proc = _sleeper()
+        try:
+            with watchdog.watching(endpoint, proc.pid), suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 2)
+            assert proc.poll() is None, "a process whose emulator answers was ended"
+        finally:
+            proc.kill()
+            proc.wait()
+    assert watchdog.gone(endpoint) is None
+
+
+def test_only_the_emulator_is_watched():
+    assert watchdog.watched_endpoint({"AWS_ENDPOINT_URL": "https://127.0.0.1:4566", "INFRA_EMULATED": "moto"})
+    assert watchdog.watched_endpoint({"AWS_ENDPOINT_URL": "https://vpce.example"}) is None  # AWS: not ours to judge
+    assert watchdog.watched_endpoint({"INFRA_EMULATED": "moto"}) is None
