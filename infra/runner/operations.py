@@ -15,6 +15,7 @@ from typing import Any
 from infra.errors import Failed
 from infra.paths import WORK
 from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
+from infra.runner import orphans
 from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
@@ -280,7 +281,8 @@ def apply(
         planned = _save_plan(ws, run_dir)
         if planned.changed:  # resources, or only outputs: both are saved by applying
             apply_plan(ws, run_dir / node.name / "plan.tfplan")
-        return f"applied {planned.summary.totals()}"
+        untracked = orphans.report(node, str(ws.dir))
+        return f"applied {planned.summary.totals()}" + (f"; {untracked}" if untracked else "")
 
     outcomes = run_graph(graph, names, action, workers=workers, listener=listener)
     write_outcomes(graph, outcomes, run_dir)  # the apply report shows failed and skipped stacks too

@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from infra.errors import Failed
 from infra.report.plan import NOT_PLANNED, OUTCOMES_FILE, StackPlan, from_plan
-from infra.runner import operations
+from infra.runner import operations, orphans
 from infra.runner.affected import changed_inputs
 from infra.runner.executor import DEFERRED, OK, Listener, Outcome, run_graph
 from infra.synth.graph import StackGraph, StackNode
@@ -140,11 +140,13 @@ def _plan_of(node: StackNode, folder: Path) -> StackPlan:
     return from_plan(node.name, node.environment, node.component, json.loads(plan_json.read_text()))
 
 
-def _apply_file(node: StackNode, plan_file: Path) -> None:
+def _apply_file(node: StackNode, plan_file: Path) -> str:
+    """Apply a saved plan; "" or, after it, what is tagged as the stack's and not in its state."""
     ws = operations._ready(node)
     result = operations.apply_plan(ws, plan_file, check=False)
     if result.returncode == 0:
-        return
+        untracked = orphans.report(node, str(ws.dir))
+        return f"; {untracked}" if untracked else ""
     if "Saved plan is stale" in result.output:
         raise Refused(f"{STALE}: the state changed after the merge queue planned it (Terraform refused the plan)")
     raise ws.failure("apply", result)
@@ -210,8 +212,8 @@ def apply_reviewed(
                 return f"the saved plan {plan.totals()} (not applied: plan only)"
             if not entry["changed"]:
                 return "no changes (saved plan)"
-            _apply_file(node, folder / "plan.tfplan")
-            return f"applied the saved plan {plan.totals()}"
+            untracked = _apply_file(node, folder / "plan.tfplan")
+            return f"applied the saved plan {plan.totals()}{untracked}"
         if node.name in downstream and not moved and not (entry and entry["saved"]):
             return NOT_PLANNED
         operations._check_upstream_applied(graph, node)
@@ -230,9 +232,8 @@ def apply_reviewed(
         gate(planned.summary)
         if dry_run:
             return f"{how}: {planned.summary.totals()} (not applied: plan only)"
-        if planned.changed:
-            _apply_file(node, folder / "plan.tfplan")
-        return f"{how}: applied {planned.summary.totals()}"
+        untracked = _apply_file(node, folder / "plan.tfplan") if planned.changed else ""
+        return f"{how}: applied {planned.summary.totals()}{untracked}"
 
     def shown(node: StackNode, plan: StackPlan, moved: list[str]) -> None:
         """The plan must be the one the approver saw in the plan job's summary."""
