@@ -16,7 +16,7 @@ import threading
 from types import FrameType
 
 _lock = threading.Lock()
-_running: set[subprocess.Popen[str]] = set()
+_running: set[subprocess.Popen[bytes]] = set()
 _stopped: dict[str, str] = {}  # stack -> what became of its state
 _received: int | None = None
 
@@ -26,12 +26,12 @@ def received() -> int | None:
     return _received
 
 
-def started(proc: subprocess.Popen[str]) -> None:
+def started(proc: subprocess.Popen[bytes]) -> None:
     with _lock:
         _running.add(proc)
 
 
-def ended(proc: subprocess.Popen[str]) -> None:
+def ended(proc: subprocess.Popen[bytes]) -> None:
     with _lock:
         _running.discard(proc)
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from infra.errors import Failed
 from infra.paths import WORK
@@ -49,6 +50,14 @@ _NOT_DIAGNOSTIC = re.compile(
     r"|Refreshing|Reading|Read complete|Provisioning)|(Acquiring|Releasing) state lock|Apply complete|Plan: |# exit )"
 )
 BLOCK_LINES, TAIL_LINES = 40, 5
+FOLLOW_SECONDS = 0.05  # how often the log Terraform writes is read for new lines
+
+# Terraform writes its output to the log file itself, not to a pipe of ours: a Terraform whose
+# `infra` was killed would die of SIGPIPE at its next line, wherever its apply was. With
+# util-linux's setpriv it is also sent SIGINT when its `infra` dies: its graceful stop (the
+# state saved, the lock released), as if `infra` had passed the interrupt on itself.
+_SETPRIV = shutil.which("setpriv")
+_DIES_WITH_INFRA = [_SETPRIV, "--pdeathsig", "INT"] if _SETPRIV else []
 
 
 def error_report(output: str) -> str:
@@ -170,8 +179,9 @@ class Workspace:
         shutil.copyfile(self.node.json_path, self.dir / "cdk.tf.json")
 
     def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Result:
-        """Run Terraform here; each line goes to the log (flushed) and the watchers as it comes."""
-        command = [terraform_binary(), *args]
+        """Run Terraform here. It writes its output to the log itself, and each line goes to
+        the watchers as it comes (see `_follow`)."""
+        command = [*_DIES_WITH_INFRA, terraform_binary(), *args]
         subcommand = args[0] if args else ""
         if interrupts.received():
             raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: the run was interrupted")
@@ -179,42 +189,54 @@ class Workspace:
         seen = watchdog.gone(endpoint)
         if endpoint and seen:
             raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: {watchdog.message(endpoint, seen)}")
-        lines: list[str] = []
         started = time.monotonic()
-        with self.log.open("a") as log:
-            log.write(f"$ terraform {' '.join(args)}\n")
+        with self.log.open("ab") as log, self.log.open("rb") as reader:
+            log.write(f"$ terraform {' '.join(args)}\n".encode())
             log.flush()
+            reader.seek(log.tell())
             with subprocess.Popen(
                 command,
                 cwd=self.dir,
                 env={**self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=log,
                 stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
                 process_group=0,  # its own group: only `infra` passes an interrupt on (see interrupts)
             ) as proc:
                 interrupts.started(proc)
                 try:
                     with watchdog.watching(endpoint, proc.pid):
-                        assert proc.stdout is not None
-                        for line in proc.stdout:
-                            log.write(line)
-                            log.flush()
-                            lines.append(line)
-                            _tell(self.node.name, subcommand, line.rstrip("\n"))
+                        lines = list(self._follow(reader, proc, subcommand))
                         returncode = proc.wait()
                 finally:
                     interrupts.ended(proc)
             seconds = time.monotonic() - started
-            log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
+            log.write(f"# exit {returncode}, {seconds:.1f}s\n\n".encode())
             if _end_group(proc.pid):
-                log.write("# ended the provider processes Terraform left running\n\n")
+                log.write(b"# ended the provider processes Terraform left running\n\n")
         result = Result(returncode, "".join(lines), seconds)
         if check and returncode != 0:
             raise self.failure(subcommand, result)
         return result
+
+    def _follow(self, reader: BinaryIO, proc: subprocess.Popen[bytes], subcommand: str) -> Iterator[str]:
+        """Each line Terraform writes to the log, as it comes, until it has ended."""
+        pending = b""
+        while True:
+            ended = proc.poll() is not None  # asked before reading: what it wrote before ending is read
+            pending += reader.read()
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                line = raw.decode(errors="replace") + "\n"
+                _tell(self.node.name, subcommand, line.rstrip("\n"))
+                yield line
+            if ended:
+                break
+            time.sleep(FOLLOW_SECONDS)
+        if pending:
+            line = pending.decode(errors="replace")
+            _tell(self.node.name, subcommand, line)
+            yield line
 
     def failure(self, command: str, result: Result) -> TerraformError:
         """The error of a failed command, with what became of the state it was writing: an

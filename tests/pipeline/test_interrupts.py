@@ -1,7 +1,8 @@
 """Ctrl-C, SIGTERM, and a killed Terraform, in the middle of a real apply on the emulator.
 
-The stack is slow on purpose: a `terraform_data` whose local-exec provisioner sleeps, then
-an SSM parameter after it (so the AWS provider runs all along). The run is `infra`'s own
+The stack is slow on purpose: a KMS key tagged as the stack's, then a `terraform_data` whose
+local-exec provisioner sleeps, then an SSM parameter after it (so the AWS provider runs all
+along). A key created before a SIGKILL is never saved in the state: the re-run names it. The run is `infra`'s own
 (its signal handling and exit codes, `infra.cli.guarded`) in a process of its own, signalled
 once Terraform is inside the sleep.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infra.paths import REPO
@@ -44,10 +47,21 @@ sys.exit(guarded(lambda: operations.apply(graph, [node.name], run_dir=Path(sys.a
 """
 
 
+TAGS = {"Environment": tiny.ENV, "Component": "slow", "ManagedBy": "test"}
+
+
 def slow_stack(root: Path, value: str) -> StackNode:
+    """A KMS key (one per value, tagged as the stack's), then the sleep, then a parameter."""
     resource = {
+        "aws_kms_key": {
+            "before": {"for_each": f'${{toset(["{value}"])}}', "description": f"{STACK} {value}"},
+        },
         "terraform_data": {
-            "slow": {"triggers_replace": value, "provisioner": [{"local-exec": {"command": "sleep 8"}}]}
+            "slow": {
+                "triggers_replace": value,
+                "provisioner": [{"local-exec": {"command": "sleep 8"}}],
+                "depends_on": ["aws_kms_key.before"],
+            }
         },
         "aws_ssm_parameter": {
             "after": {
@@ -59,6 +73,7 @@ def slow_stack(root: Path, value: str) -> StackNode:
         },
     }
     doc = tiny._doc("slow", resource)
+    doc["provider"]["aws"][0]["default_tags"] = [{"tags": TAGS}]
     folder = root / value
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "cdk.tf.json").write_text(json.dumps(doc, indent=1))
@@ -144,13 +159,29 @@ def _group_gone(group: int) -> bool:
     return not any(g == group for _, g, _ in _processes().values())
 
 
-def _converges(tmp_path: Path, value: str) -> None:
-    """Re-running the same apply finishes it, and a plan then shows nothing to do."""
+def _keys(value: str) -> list[str]:
+    """The ARNs of the slow stack's keys for `value` that are not pending deletion."""
+    kms = boto3.client("kms", region_name=tiny.REGION)
+    arns = [k["KeyArn"] for k in kms.list_keys()["Keys"]]
+    found = [kms.describe_key(KeyId=arn)["KeyMetadata"] for arn in arns]
+    return [k["Arn"] for k in found if k.get("Description") == f"{STACK} {value}" and k["KeyState"] == "Enabled"]
+
+
+def _converges(tmp_path: Path, value: str, untracked: list[str]) -> None:
+    """Re-running the same apply finishes it and names the resources missing from the state
+    (`untracked`); a plan then shows nothing to do."""
     graph = StackGraph({STACK: slow_stack(tmp_path / "synth", value)})
-    operations.apply(graph, [STACK], run_dir=tmp_path / "again")
+    applied = operations.apply(graph, [STACK], run_dir=tmp_path / "again")[0].detail
+    if untracked:
+        assert f"{len(untracked)} resource(s) tagged as {STACK}'s are not in its state" in applied, applied
+        assert f"import each into the state (`terraform import ADDRESS ID` in {WORKSPACES / STACK})" in applied
+        assert sorted(re.findall(r"arn:aws:kms:[^ ,;]+", applied)) == sorted(untracked), applied
+    else:
+        assert "not in its state" not in applied, applied
     outcomes = operations.plan(graph, [STACK], run_dir=tmp_path / "check")
     assert outcomes[0].detail == "no changes", outcomes
     assert tiny.parameter("/t/slow") == value
+    assert len(_keys(value)) == 1 + len(untracked)  # the state's key, and the untracked ones still there
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -166,7 +197,7 @@ def test_an_interrupt_stops_terraform_gracefully_and_a_rerun_converges(emulator,
         "re-run the same command to finish: infra apply t"
     )
     _eventually(lambda: _group_gone(group), "Terraform and its provider to end", timeout=30)
-    _converges(tmp_path, value)
+    _converges(tmp_path, value, untracked=[])  # the state was saved: nothing is missing from it
 
 
 def test_a_killed_terraform_is_reported_with_its_lock_and_leaves_no_provider(emulator, tmp_path):
@@ -182,4 +213,22 @@ def test_a_killed_terraform_is_reported_with_its_lock_and_leaves_no_provider(emu
     assert lock is not None and lock.verb == "apply"
     assert release(node, lock).startswith(f"{STACK}: released the lock")  # what `infra unlock` does once agreed
     assert locks.held(node) is None
-    _converges(tmp_path, value)
+    created = _keys(value)  # the key was created before the kill, and the state never heard of it
+    assert len(created) == 1, created
+    _converges(tmp_path, value, untracked=created)
+    kms = boto3.client("kms", region_name=tiny.REGION)
+    kms.schedule_key_deletion(KeyId=created[0].rsplit("/", 1)[1], PendingWindowInDays=7)  # the advice: delete it
+
+
+def test_a_killed_infra_lets_terraform_stop_gracefully(emulator, tmp_path):
+    """SIGKILL of `infra` itself: its Terraform gets SIGINT (parent-death signal), stops
+    gracefully (state saved, lock released), and is not killed by a broken pipe on the way."""
+    value = "v-kill-infra"
+    log = WORKSPACES / STACK / "terraform.log"
+    returncode, _, group, _ = run_and_signal(tmp_path, value, lambda apply, _: apply.kill())
+    assert returncode == -signal.SIGKILL
+    _eventually(lambda: _group_gone(group), "the orphaned Terraform to stop and end", timeout=60)
+    last = log.read_text().rsplit("$ terraform apply", 1)[1]
+    assert "Gracefully shutting down" in last, last[-2000:]
+    assert locks.held(slow_stack(tmp_path / "synth", value)) is None  # Terraform released its lock
+    _converges(tmp_path, value, untracked=[])  # the key created before the kill is in the state
