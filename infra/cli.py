@@ -676,14 +676,15 @@ def ci_record(
     commit: Annotated[str, typer.Option(envvar="GITHUB_SHA", help="The commit applied and probed.")],
     emulator: UseEmulator = False,
 ) -> None:
-    """Move ENV's last-applied record to COMMIT (after its apply and probes succeeded)."""
+    """Move ENV's last-applied record to COMMIT (after its apply and probes succeeded): forward
+    only, and not over a record another run moved since this one read it."""
     from infra.pipeline.deploy import target
+    from infra.pipeline.merge import move_record
     from infra.report.publish import run_url
-    from infra.runner.record import write_record
 
     err.print(f"target: {target(env, emulator)}", markup=False)
     cfg = load_environment(env).config
-    record = write_record(cfg.account.state_bucket, cfg.region, env, commit, run_url())
+    record = move_record(cfg.account.state_bucket, cfg.region, env, commit, run_url())
     out.print(f"{env}: last applied {record.commit} ({record.applied_at})", markup=False)
 
 

@@ -193,8 +193,7 @@ def apply_steps(
     then the apply job (the same, applying only plans with the sets the plan job showed),
     the probes when given, and only then the record moves. Raises PhaseFailed at the first
     step that fails (the record stays where it was)."""
-    from infra.pipeline.merge import Merged, apply_merge
-    from infra.runner.record import write_record
+    from infra.pipeline.merge import Merged, apply_merge, move_record
     from infra.runner.saved import parse_sets
 
     loop = loop or Loop(f"infra ci apply {env} (the apply workflow, locally; commit {commit[:12]})")
@@ -224,7 +223,7 @@ def apply_steps(
         return "; ".join(run("apply", approved=parse_sets(json.dumps(shown))).said)  # JSON, as the job output
 
     def record() -> str:
-        moved = write_record(bucket, region, env, commit)
+        moved = move_record(bucket, region, env, commit)
         return f"{env}: last applied {moved.commit[:12]} ({moved.applied_at})"
 
     loop.phase(f"plan {env} (read-only, nothing applied)", plan_job)

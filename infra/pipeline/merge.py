@@ -19,7 +19,7 @@ from pathlib import Path
 from infra.report.github import GitHub
 from infra.runner import affected, operations, saved
 from infra.runner.executor import Listener
-from infra.runner.record import read_record
+from infra.runner.record import Record, read_record, write_record
 from infra.synth.graph import StackGraph
 
 
@@ -78,6 +78,21 @@ def is_ancestor(older: str, newer: str) -> bool | None:
 
     proc = subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=REPO, capture_output=True)
     return {0: True, 1: False}.get(proc.returncode)
+
+
+def move_record(bucket: str, region: str, env: str, commit: str, run: str = "") -> Record:
+    """Move the environment's last-applied record to `commit`, forward only: over the record
+    as read here, and only when that record's commit is in `commit`'s history (a late re-run
+    of an older merge's job must not move it back over a newer one)."""
+    current = read_record(bucket, region, env)
+    if current is not None and current.commit == commit:
+        return current
+    if current is not None and is_ancestor(current.commit, commit) is False:
+        raise Superseded(
+            f"{env}: the record stays at {current.describe()}: it is not an ancestor of {commit[:12]}, "
+            "so moving it would go back over a newer merge"
+        )
+    return write_record(bucket, region, env, commit, run, over=current)
 
 
 def _owned(graph: StackGraph, names: list[str], env: str) -> list[str]:
