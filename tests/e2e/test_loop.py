@@ -80,6 +80,7 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
         }
         assert failed == {
             "test_multi_az_as_configured",
+            "test_the_standby_runs_in_another_zone_than_the_primary",
             "test_the_web_acl_is_associated_with_the_alb",
             "test_a_mount_target_is_available_in_every_private_subnet",
         }, result.output[-3000:]

@@ -339,3 +339,43 @@ def test_with_our_fix_put_selectors_are_custom_and_replace_the_other_kind():
     cloudtrail.put_event_selectors(TrailName=arn, EventSelectors=basic)
     selectors = cloudtrail.get_event_selectors(TrailName=arn)
     assert selectors["EventSelectors"] == basic and not selectors.get("AdvancedEventSelectors")
+
+
+def multi_az_database(multi_az: bool) -> dict:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("abc")
+    ]
+    rds = client("rds")
+    rds.create_db_subnet_group(DBSubnetGroupName="private", DBSubnetGroupDescription="private", SubnetIds=subnets)
+    rds.create_db_instance(
+        DBInstanceIdentifier="db",
+        Engine="mysql",
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="password1",
+        DBSubnetGroupName="private",
+        AvailabilityZone=f"{REGION}b",
+        MultiAZ=multi_az,
+    )
+    return rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+
+
+def test_stock_moto_reports_no_standby_zone_for_a_multi_az_instance():
+    found = multi_az_database(True)
+    assert found["MultiAZ"] is True and "SecondaryAvailabilityZone" not in found
+
+
+def test_with_our_fix_the_standby_is_in_another_zone_of_the_subnet_group_and_only_for_multi_az():
+    fixes.apply("rds")
+    found = multi_az_database(True)
+    assert found["AvailabilityZone"] == f"{REGION}b"
+    assert found["SecondaryAvailabilityZone"] == f"{REGION}a"
+    rds = client("rds")
+    rds.modify_db_instance(DBInstanceIdentifier="db", MultiAZ=False, ApplyImmediately=True)
+    assert "SecondaryAvailabilityZone" not in rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]

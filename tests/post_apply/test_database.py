@@ -16,6 +16,15 @@ def test_multi_az_as_configured(instance, cfg):
     expect(instance["MultiAZ"], cfg.components.database.multi_az, "RDS Multi-AZ")
 
 
+def test_the_standby_runs_in_another_zone_than_the_primary(instance, cfg):
+    """Multi-AZ is a standby somewhere else, not a flag: the zone RDS placed it in."""
+    if not cfg.components.database.multi_az:
+        pytest.skip("this environment's database is Single-AZ (components.database.multi_az): no standby")
+    primary, standby = instance.get("AvailabilityZone"), instance.get("SecondaryAvailabilityZone")
+    assert standby, f"no standby zone reported (MultiAZ {instance['MultiAZ']}, primary in {primary})"
+    assert standby != primary, f"the standby is in the primary's zone {primary}"
+
+
 def test_encrypted_with_the_data_key(instance, outputs):
     expect(instance["StorageEncrypted"], True, "RDS storage encryption")
     expect(instance["KmsKeyId"], outputs["data_key_arn"], "RDS KMS key")

@@ -19,6 +19,12 @@ And values a compliance scanner (Prowler) reads:
   rotates it before it expires (the year is our choice; we do not model the rotation).
 - DescribeDBInstances has no EnhancedMonitoringResourceArn although MonitoringInterval is
   above 0. AWS gives the RDSOSMetrics log stream of the instance; ours too (none at 0).
+
+And what a probe reads of Multi-AZ, beyond the flag:
+
+- A Multi-AZ instance has no SecondaryAvailabilityZone (the standby's zone). AWS places the
+  standby in another zone of the DB subnet group; ours reports the first such zone (none
+  for a Single-AZ instance, as AWS).
 """
 
 from __future__ import annotations
@@ -103,6 +109,13 @@ def _enhanced_monitoring_arn(self: Any) -> str | None:
     return f"{group}:log-stream:{self.dbi_resource_id}"
 
 
+def _secondary_zone(self: Any) -> str | None:
+    if not self.multi_az or getattr(self, "db_subnet_group", None) is None:
+        return None
+    zones = sorted({s["SubnetAvailabilityZone"]["Name"] for s in self.db_subnet_group.subnets})
+    return next((zone for zone in zones if zone != self.availability_zone), None)
+
+
 def certificate(self: Any, identifier: str, valid_till: datetime) -> dict[str, Any]:
     return {
         "CertificateIdentifier": identifier,
@@ -131,6 +144,7 @@ def apply() -> None:
     replace(DBInstance, "ca_certificate_identifier", property(_get_ca, _set_ca))
     replace(DBInstance, "certificate_details", property(_certificate_details))
     replace(DBInstance, "enhanced_monitoring_resource_arn", property(_enhanced_monitoring_arn))
+    replace(DBInstance, "secondary_availability_zone", property(_secondary_zone))
     replace(RDSResponse, "describe_certificates", describe_certificates)
 
     replace(RDSResponse, "create_db_instance", _keep_insights(RDSResponse.create_db_instance))
