@@ -27,6 +27,11 @@ KEY_FILE = STATE_DIR / "tls.key"
 READY_TIMEOUT = 60.0
 THREADS = 64
 EMULATED_VARIABLE = "INFRA_EMULATED"
+# The credentials clients use here (the data planes verify IAM auth tokens signed with them).
+ACCESS_KEY_ID = SECRET_ACCESS_KEY = "emulator"
+# Set in the emulator's process only: where the CA that issues the data planes' certificates is.
+DATA_PLANE_CA = "INFRA_DATA_PLANE_CA"
+DATA_PLANE_CA_KEY = "INFRA_DATA_PLANE_CA_KEY"
 # Credentials that would point clients at a real account: removed while emulating.
 UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
 
@@ -46,8 +51,8 @@ class Emulator:
         """What makes Terraform, its S3 backend and boto3 talk to the emulator."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "emulator",
-            "AWS_SECRET_ACCESS_KEY": "emulator",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             # moto answers what it does not implement with HTTP 500; the SDK would retry 25
@@ -85,10 +90,12 @@ class Emulator:
 
 
 def _certificate() -> None:
-    """A self-signed certificate for 127.0.0.1, made once per working copy."""
-    if CERT_FILE.is_file() and KEY_FILE.is_file():
+    """A self-signed CA certificate for 127.0.0.1, made once per working copy (again when an
+    older copy's cannot issue the data planes' certificates)."""
+    from infra.emulator.tls import can_issue, self_signed
+
+    if CERT_FILE.is_file() and KEY_FILE.is_file() and can_issue(CERT_FILE.read_bytes()):
         return
-    from infra.emulator.tls import self_signed
 
     cert, key = self_signed("localhost", ip="127.0.0.1")
     KEY_FILE.write_bytes(key)
@@ -130,6 +137,8 @@ def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
         # RDS enhanced monitoring attaches an AWS-managed policy: moto must know them.
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
         "PYTHONPATH": str(REPO),
+        DATA_PLANE_CA: str(CERT_FILE),
+        DATA_PLANE_CA_KEY: str(KEY_FILE),
     }
     log = LOG_FILE.open("w")
     proc = subprocess.Popen(

@@ -94,6 +94,35 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     }
 
 
+def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferred(dev, tmp_path):
+    """Let the cache take plaintext too (mode `preferred`): the data plane answers a plaintext
+    PING, so the plaintext probe, and only it, fails; back to `required`, it passes again."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    group_id = {k: v for values in outputs.values() for k, v in values.items()}["redis_replication_group_id"]
+    elasticache = boto3.client("elasticache", region_name="sa-east-1")
+    redis_probes = ["-p", "no:randomly", "-k", "test_redis"]
+
+    def mode(value: str) -> None:
+        elasticache.modify_replication_group(
+            ReplicationGroupId=group_id, TransitEncryptionMode=value, ApplyImmediately=True
+        )
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "restored").mkdir()
+    mode("preferred")
+    try:
+        result = run_probes("dev", outputs, tmp_path / "broken", redis_probes)
+    finally:
+        mode("required")
+    assert result.returncode == 1, result.output[-2000:]
+    failed = {line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")}
+    assert failed == {"test_a_plaintext_connection_is_refused_or_gets_no_answer"}, result.output[-3000:]
+    assert "expected a plaintext PING to be refused or get no answer, found b'-NOAUTH" in result.output
+    restored = run_probes("dev", outputs, tmp_path / "restored", redis_probes)
+    assert restored.ok and "7 passed" in restored.summary, restored.output[-2000:]
+
+
 def test_drift_made_outside_terraform_is_found_and_reported(dev):
     """Change a key's description by hand: `infra drift` finds it (exit 3), and not once undone."""
     graph, names = dev

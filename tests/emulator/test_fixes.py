@@ -161,6 +161,31 @@ def test_with_our_fix_members_exist_in_their_zones_and_deletes_finish():
     assert error_code(lambda: ec.describe_cache_clusters(CacheClusterId="sessions-001")) == "CacheClusterNotFound"
 
 
+def test_stock_moto_ignores_a_transit_encryption_mode_change():
+    replication_group()
+    client("elasticache").modify_replication_group(ReplicationGroupId="sessions", TransitEncryptionMode="preferred")
+    group = client("elasticache").describe_replication_groups(ReplicationGroupId="sessions")["ReplicationGroups"][0]
+    assert "TransitEncryptionMode" not in group
+
+
+def test_with_our_fix_transit_encryption_and_auth_token_changes_are_kept():
+    fixes.apply("elasticache")
+    ec = client("elasticache")
+    replication_group()
+    ec.modify_replication_group(ReplicationGroupId="sessions", TransitEncryptionMode="preferred")
+    ec.modify_replication_group(ReplicationGroupId="sessions", AuthToken="a-long-enough-auth-token")
+    group = ec.describe_replication_groups(ReplicationGroupId="sessions")["ReplicationGroups"][0]
+    assert (group["TransitEncryptionMode"], group["AuthTokenEnabled"]) == ("preferred", True)
+    first = ec.describe_cache_clusters(CacheClusterId="sessions-001")["CacheClusters"][0]
+    assert first["TransitEncryptionMode"] == "preferred"
+    ec.modify_replication_group(ReplicationGroupId="sessions", TransitEncryptionEnabled=False)
+    group = ec.describe_replication_groups(ReplicationGroupId="sessions")["ReplicationGroups"][0]
+    assert group["TransitEncryptionEnabled"] is False
+    assert error_code(
+        lambda: ec.modify_replication_group(ReplicationGroupId="sessions", TransitEncryptionMode="sometimes")
+    ) == ("InvalidParameterValue")
+
+
 def test_stock_moto_has_no_parameter_groups():
     with pytest.raises(NotImplementedError):
         client("elasticache").create_cache_parameter_group(

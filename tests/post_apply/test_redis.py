@@ -1,13 +1,27 @@
-"""Redis: TLS only, encrypted at rest with our key, failover across zones."""
+"""Redis: TLS only, encrypted at rest with our key, failover across zones; and on the wire,
+TLS with a certificate that verifies, no plaintext, IAM sign-in for the application user.
+
+The network probes connect to the primary endpoint. On AWS it is reachable only from inside
+the VPC: from elsewhere (a GitHub runner) they are skipped saying so. On the emulator the
+endpoint is its Redis data plane (infra/emulator/planes/redis.py), and an endpoint that
+does not answer there is a failure, not a skip.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 
+import boto3
 import pytest
+import redis
+from botocore.credentials import Credentials
 
-from tests.post_apply.conftest import expect
+from infra.emulator.launcher import EMULATED_VARIABLE
+from tests.post_apply.conftest import elasticache_iam_token, expect
+
+TIMEOUT = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +52,103 @@ def test_fails_over_automatically_across_zones(group, aws, cfg):
     expect(len(set(zones)), len(zones), f"distinct zones of the members {zones}")
 
 
-def test_a_tls_connection_succeeds_and_plaintext_is_refused(group):
-    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]
-    host, port = endpoint["Address"], int(endpoint["Port"])
+# --- on the wire ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def endpoint(group) -> tuple[str, int]:
+    """The primary endpoint, if this machine can reach it."""
+    address = group["NodeGroups"][0]["PrimaryEndpoint"]
+    host, port = address["Address"], int(address["Port"])
     try:
-        socket.create_connection((host, port), timeout=3).close()
+        socket.create_connection((host, port), timeout=TIMEOUT).close()
     except OSError as exc:
+        if os.environ.get(EMULATED_VARIABLE):
+            pytest.fail(
+                f"Redis primary endpoint {host}:{port}: expected the emulator's data plane to accept connections, "
+                f"found {exc} (the emulator's log, .infra/emulator/moto.log, says why: look for "
+                f"'redis {group['ReplicationGroupId']}')"
+            )
         pytest.skip(
-            f"{host}:{port} is not reachable from here ({exc}); the emulator has no data plane, "
-            "and real Redis is reachable only from inside the VPC"
+            f"Redis primary endpoint {host}:{port} is not reachable from this machine ({exc}): ElastiCache answers "
+            "only inside its VPC. Run `infra probe` from a host in the VPC whose security group the cache admits "
+            "(as it admits the LMS) to probe TLS and sign-in."
         )
-    context = ssl.create_default_context()
-    with socket.create_connection((host, port), timeout=5) as raw, context.wrap_socket(raw, server_hostname=host):
-        pass  # the handshake is the test
-    with socket.create_connection((host, port), timeout=5) as plain:
-        plain.sendall(b"PING\r\n")
-        answer = plain.recv(64)
-    assert not answer.startswith(b"+PONG"), "a plaintext PING was answered: TLS is not enforced"
+    return host, port
+
+
+def _ca_bundle() -> str | None:
+    """The CA the SDKs trust (AWS_CA_BUNDLE: the emulator's), else the system store."""
+    return os.environ.get("AWS_CA_BUNDLE") or None
+
+
+def _client(host: str, port: int, username: str, password: str) -> redis.Redis:
+    return redis.Redis(
+        host=host,
+        port=port,
+        ssl=True,
+        ssl_ca_certs=_ca_bundle(),
+        ssl_check_hostname=True,
+        username=username,
+        password=password,
+        socket_timeout=TIMEOUT,
+        socket_connect_timeout=TIMEOUT,
+    )
+
+
+def test_a_tls_handshake_succeeds_and_the_certificate_verifies(endpoint):
+    host, port = endpoint
+    context = ssl.create_default_context(cafile=_ca_bundle())
+    try:
+        with (
+            socket.create_connection((host, port), timeout=TIMEOUT) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            version = tls.version()
+    except (ssl.SSLError, OSError) as exc:
+        pytest.fail(
+            f"Redis {host}:{port}: expected a TLS handshake with a certificate valid for {host} "
+            f"(trusting {_ca_bundle() or 'the system store'}), found: {exc}"
+        )
+    assert version in ("TLSv1.2", "TLSv1.3"), f"Redis {host}:{port}: expected TLS 1.2 or newer, found {version}"
+
+
+def test_a_plaintext_connection_is_refused_or_gets_no_answer(endpoint):
+    host, port = endpoint
+    try:
+        with socket.create_connection((host, port), timeout=TIMEOUT) as plain:
+            plain.sendall(b"PING\r\n")
+            answer = plain.recv(64)
+    except (TimeoutError, ConnectionError):
+        return  # refused, reset, or silent: no plaintext service
+    assert answer == b"", (
+        f"Redis {host}:{port}: expected a plaintext PING to be refused or get no answer, found {answer!r} "
+        "(transit encryption is not required: its mode is preferred or it is off)"
+    )
+
+
+def test_the_app_user_signs_in_with_an_iam_token_and_ping_answers_pong(endpoint, group, outputs, cfg):
+    host, port = endpoint
+    user = outputs["redis_app_user"]
+    token = elasticache_iam_token(group["ReplicationGroupId"], user, cfg.region)
+    try:
+        answered = _client(host, port, user, token).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis {host}:{port}: expected AUTH {user} <IAM token> then PING to answer PONG, found: {exc!r}")
+    expect(answered, True, f"Redis {host}:{port}: PING after AUTH {user} <IAM token> answered PONG")
+
+
+def test_a_wrong_token_is_refused(endpoint, group, outputs, cfg):
+    host, port = endpoint
+    user = outputs["redis_app_user"]
+    credentials = boto3.Session().get_credentials()
+    assert credentials is not None, "no AWS credentials to sign a token with"
+    forged = Credentials(credentials.access_key, "not-" + credentials.secret_key, credentials.token)
+    token = elasticache_iam_token(group["ReplicationGroupId"], user, cfg.region, credentials=forged)
+    try:
+        answered = _client(host, port, user, token).ping()
+    except redis.AuthenticationError:
+        return
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis {host}:{port}: expected AUTH with a forged token to be refused (WRONGPASS), found {exc!r}")
+    pytest.fail(f"Redis {host}:{port}: expected AUTH with a forged token to be refused, found PING answered {answered}")

@@ -9,7 +9,12 @@ Stock moto 5.2.5:
 - leaves a deleted group "deleting" forever (destroy waits 45 minutes); ours removes it;
 - has no DeleteCacheSubnetGroup, no parameter groups and no user groups; ours keeps them
   in plain dictionaries on the backend;
-- refuses tags on parameter-group and user-group ARNs; ours accepts every ElastiCache ARN.
+- refuses tags on parameter-group and user-group ARNs; ours accepts every ElastiCache ARN;
+- keeps no auth token and ignores ModifyReplicationGroup's transit encryption, auth token
+  and user group changes; ours keeps them (the data plane reads them).
+
+The data plane (a Redis server per group, infra/emulator/planes/redis.py) is started,
+reconfigured and stopped from here: `redis_plane.created/changed/deleted`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 
 from infra.emulator.fixes import replace
+from infra.emulator.planes import redis as redis_plane
 
 ANY_ARN = re.compile(r"^arn:aws:elasticache:[^:]*:\d*:[a-z]+:.+$")
 
@@ -105,6 +111,8 @@ def _create_group(stock: Any) -> Any:
             _store(self, "user_groups").get(user_group_id, {}).setdefault("ReplicationGroups", []).append(
                 group.replication_group_id
             )
+        group.auth_tokens = [kwargs["auth_token"]] if kwargs.get("auth_token") else []
+        redis_plane.created(self, group)
         return group
 
     return create_replication_group
@@ -122,7 +130,54 @@ def _delete_group(self: Any, replication_group_id: str, retain_primary_cluster: 
         if replication_group_id in user_group.get("ReplicationGroups", []):
             user_group["ReplicationGroups"].remove(replication_group_id)
     group.status = "deleting"
+    redis_plane.deleted(self, replication_group_id)
     return group
+
+
+def _modify_group(stock: Any) -> Any:
+    def modify_replication_group(self: Any) -> ActionResult:
+        result: ActionResult = stock(self)
+        backend = self.elasticache_backend
+        group = backend.replication_groups[self._get_param("ReplicationGroupId")]
+        enabled = self._get_bool_param("TransitEncryptionEnabled")
+        mode = self._get_param("TransitEncryptionMode")
+        if mode is not None and mode not in ("preferred", "required"):
+            raise _error("InvalidParameterValue", f"TransitEncryptionMode {mode} is not preferred or required.")
+        if enabled is False and (mode or group.transit_encryption_mode) != "preferred":
+            raise _error(
+                "InvalidParameterCombination",
+                "Transit encryption can be disabled only when TransitEncryptionMode is preferred.",
+            )
+        if enabled is not None:
+            group.transit_encryption_enabled = enabled
+        if mode is not None or enabled is not None:
+            mode = mode or group.transit_encryption_mode
+            group.transit_encryption_mode = mode if group.transit_encryption_enabled else None
+            for member in group.member_clusters:
+                if member in backend.cache_clusters:
+                    backend.cache_clusters[member].transit_encryption_enabled = group.transit_encryption_enabled
+                    backend.cache_clusters[member].transit_encryption_mode = group.transit_encryption_mode
+        token, strategy = self._get_param("AuthToken"), self._get_param("AuthTokenUpdateStrategy") or "SET"
+        if strategy == "DELETE":
+            group.auth_tokens = []
+        elif token:
+            group.auth_tokens = [*getattr(group, "auth_tokens", [])[-1:], token] if strategy == "ROTATE" else [token]
+        group.auth_token_enabled = bool(getattr(group, "auth_tokens", []))
+        user_groups = _store(backend, "user_groups")
+        for user_group_id in self._get_param("UserGroupIdsToRemove", []):
+            if user_group_id in group.user_group_ids:
+                group.user_group_ids.remove(user_group_id)
+                user_groups.get(user_group_id, {}).get("ReplicationGroups", []).remove(group.replication_group_id)
+        for user_group_id in self._get_param("UserGroupIdsToAdd", []):
+            if user_group_id not in group.user_group_ids:
+                group.user_group_ids.append(user_group_id)
+                user_groups.get(user_group_id, {}).setdefault("ReplicationGroups", []).append(
+                    group.replication_group_id
+                )
+        redis_plane.changed(backend, group)
+        return result
+
+    return modify_replication_group
 
 
 # --- subnet groups, tags -------------------------------------------------------------------
@@ -276,6 +331,8 @@ def apply() -> None:
     replace(ElastiCacheBackend, "create_replication_group", _create_group(ElastiCacheBackend.create_replication_group))
     replace(ElastiCacheBackend, "delete_replication_group", _delete_group)
     replace(ElastiCacheBackend, "list_tags_for_resource", _list_tags)
+    stock_modify = ElastiCacheResponse.modify_replication_group
+    replace(ElastiCacheResponse, "modify_replication_group", _modify_group(stock_modify))
     for handler in (
         delete_cache_subnet_group,
         create_cache_parameter_group,
