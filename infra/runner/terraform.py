@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,10 +53,13 @@ _NOT_DIAGNOSTIC = re.compile(
 BLOCK_LINES, TAIL_LINES = 40, 5
 FOLLOW_SECONDS = 0.05  # how often the log Terraform writes is read for new lines
 
-# Terraform writes its output to the log file itself, not to a pipe of ours: a Terraform whose
-# `infra` was killed would die of SIGPIPE at its next line, wherever its apply was. With
-# util-linux's setpriv it is also sent SIGINT when its `infra` dies: its graceful stop (the
-# state saved, the lock released), as if `infra` had passed the interrupt on itself.
+# Terraform writes its output to a file, not to a pipe of ours: a Terraform whose `infra` was
+# killed would die of SIGPIPE at its next line, wherever its apply was. With util-linux's
+# setpriv it is also sent SIGINT when its `infra` dies: its graceful stop (the state saved,
+# the lock released), as if `infra` had passed the interrupt on itself. (When `infra` had
+# passed one on already, this is Terraform's second interrupt: it exits at once, as after a
+# second Ctrl-C, and leaves its lock.) Its output then stays in the stack's OUTPUT_DIR.
+OUTPUT_DIR = "output"
 _SETPRIV = shutil.which("setpriv")
 _DIES_WITH_INFRA = [_SETPRIV, "--pdeathsig", "INT"] if _SETPRIV else []
 
@@ -179,8 +183,10 @@ class Workspace:
         shutil.copyfile(self.node.json_path, self.dir / "cdk.tf.json")
 
     def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Result:
-        """Run Terraform here. It writes its output to the log itself, and each line goes to
-        the watchers as it comes (see `_follow`)."""
+        """Run Terraform here. It writes its output to a file of its own (OUTPUT_DIR), which
+        infra follows: each line goes to the stack's log (flushed) and the watchers as it
+        comes, and the file is removed once Terraform has ended. A Terraform whose infra was
+        killed goes on writing there (see `_DIES_WITH_INFRA`)."""
         command = [*_DIES_WITH_INFRA, terraform_binary(), *args]
         subcommand = args[0] if args else ""
         if interrupts.received():
@@ -190,53 +196,61 @@ class Workspace:
         if endpoint and seen:
             raise Failed(f"{self.node.name}: `terraform {subcommand}` not started: {watchdog.message(endpoint, seen)}")
         started = time.monotonic()
-        with self.log.open("ab") as log, self.log.open("rb") as reader:
-            log.write(f"$ terraform {' '.join(args)}\n".encode())
+        outputs = self.dir / OUTPUT_DIR
+        outputs.mkdir(exist_ok=True)
+        with (
+            self.log.open("a", encoding="utf-8") as log,
+            tempfile.NamedTemporaryFile(dir=outputs, prefix=f"{subcommand}-", suffix=".log", delete=False) as out,
+            Path(out.name).open("rb") as reader,
+        ):
+            log.write(f"$ terraform {' '.join(args)}\n")
             log.flush()
-            reader.seek(log.tell())
             with subprocess.Popen(
                 command,
                 cwd=self.dir,
                 env={**self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 process_group=0,  # its own group: only `infra` passes an interrupt on (see interrupts)
             ) as proc:
                 interrupts.started(proc)
                 try:
                     with watchdog.watching(endpoint, proc.pid):
-                        lines = list(self._follow(reader, proc, subcommand))
+                        lines = []
+                        for line in self._follow(reader, proc):
+                            log.write(line)
+                            log.flush()
+                            lines.append(line)
+                            _tell(self.node.name, subcommand, line.rstrip("\n"))
                         returncode = proc.wait()
                 finally:
                     interrupts.ended(proc)
             seconds = time.monotonic() - started
-            log.write(f"# exit {returncode}, {seconds:.1f}s\n\n".encode())
+            log.write(f"# exit {returncode}, {seconds:.1f}s\n\n")
             if _end_group(proc.pid):
-                log.write(b"# ended the provider processes Terraform left running\n\n")
+                log.write("# ended the provider processes Terraform left running\n\n")
+        Path(out.name).unlink()
         result = Result(returncode, "".join(lines), seconds)
         if check and returncode != 0:
             raise self.failure(subcommand, result)
         return result
 
-    def _follow(self, reader: BinaryIO, proc: subprocess.Popen[bytes], subcommand: str) -> Iterator[str]:
-        """Each line Terraform writes to the log, as it comes, until it has ended."""
+    @staticmethod
+    def _follow(reader: BinaryIO, proc: subprocess.Popen[bytes]) -> Iterator[str]:
+        """Each line Terraform writes to its output file, as it comes, until it has ended."""
         pending = b""
         while True:
             ended = proc.poll() is not None  # asked before reading: what it wrote before ending is read
             pending += reader.read()
             *complete, pending = pending.split(b"\n")
             for raw in complete:
-                line = raw.decode(errors="replace") + "\n"
-                _tell(self.node.name, subcommand, line.rstrip("\n"))
-                yield line
+                yield raw.removesuffix(b"\r").decode(errors="replace") + "\n"
             if ended:
                 break
             time.sleep(FOLLOW_SECONDS)
         if pending:
-            line = pending.decode(errors="replace")
-            _tell(self.node.name, subcommand, line)
-            yield line
+            yield pending.decode(errors="replace")
 
     def failure(self, command: str, result: Result) -> TerraformError:
         """The error of a failed command, with what became of the state it was writing: an
