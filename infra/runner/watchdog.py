@@ -39,11 +39,22 @@ def watched_endpoint(env: Mapping[str, str]) -> str | None:
 
 
 def gone(endpoint: str | None) -> str | None:
-    """What was seen when the emulator at `endpoint` went away in this run, if it did."""
+    """What was seen when the emulator at `endpoint` went away in this run, if it did and
+    nothing answers there since (a new emulator on the same port is not gone)."""
     if endpoint is None:
         return None
     with _lock:
-        return _gone.get(endpoint)
+        seen = _gone.get(endpoint)
+    if seen is None or not _answers(*_address(endpoint)):
+        return seen
+    with _lock:
+        _gone.pop(endpoint, None)
+    return None
+
+
+def _address(endpoint: str) -> tuple[str, int]:
+    url = urllib.parse.urlsplit(endpoint)
+    return url.hostname or "127.0.0.1", url.port or 443
 
 
 def _answers(host: str, port: int) -> bool:
@@ -62,8 +73,7 @@ def watching(endpoint: str | None, process_group: int) -> Iterator[None]:
     if endpoint is None:
         yield
         return
-    url = urllib.parse.urlsplit(endpoint)
-    host, port = url.hostname or "127.0.0.1", url.port or 443
+    host, port = _address(endpoint)
     done = threading.Event()
 
     def knock() -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from contextlib import suppress
 
+import pytest
+
 from infra.runner import watchdog
 
 
@@ -22,6 +24,11 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # closed when the block ends: connecting is refused
 
 
+@pytest.fixture(autouse=True)
+def _own_records(monkeypatch):
+    monkeypatch.setattr(watchdog, "_gone", {})  # what these tests see gone stays here
+
+
 def test_a_refusing_emulator_ends_the_watched_process_group_and_later_runs_are_told():
     endpoint = f"https://127.0.0.1:{_closed_port()}"
     proc = _sleeper()
@@ -31,9 +38,14 @@ def test_a_refusing_emulator_ends_the_watched_process_group_and_later_runs_are_t
     finally:
         proc.kill()
         proc.wait()
+    port = int(endpoint.rsplit(":", 1)[1])
     seen = watchdog.gone(endpoint)
-    assert seen is not None and seen.startswith(f"nothing answers on port {endpoint.rsplit(':', 1)[1]} since ")
+    assert seen is not None and seen.startswith(f"nothing answers on port {port} since ")
     assert watchdog.gone("https://127.0.0.1:1") is None  # another endpoint (a new emulator) is not gone
+    with socket.socket() as server:  # a new emulator on the same port: not gone
+        server.bind(("127.0.0.1", port))
+        server.listen(1)
+        assert watchdog.gone(endpoint) is None
 
 
 def test_an_answering_emulator_is_left_alone():
