@@ -9,10 +9,12 @@ that the state does not hold is listed after each apply of the stack, with what 
 
 What AWS itself creates with our tags must stay out of the list (instances an Auto Scaling
 group launches, ECS tasks, snapshots, the old revisions of a task definition, keys pending
-deletion): only the kinds of resources the state holds are compared (service and resource
+deletion): only the kinds of resources the state manages are compared (service and resource
 type, read from the ARN), a task definition by its family, and a KMS key pending deletion is
-not listed. The API lists only what supports tagging through it; see the AWS list of
-supported resources.
+not listed. The tags name an environment's kind, not its copy (`dev` and a `dev` copy with a
+suffix tag alike), so what any state of the same component in the bucket holds is not
+listed either. The API lists only what supports tagging through it, and lists a deleted
+resource for a while after its delete: the message says so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import boto3.session
+from botocore.exceptions import ClientError
 
 from infra.runner.locks import state_location
 from infra.synth.graph import StackNode
@@ -70,10 +73,9 @@ def _arns(value: Any) -> Iterator[str]:
             yield from _arns(item)
 
 
-def _state(node: StackNode) -> dict[str, Any] | None:
-    bucket, key, region = state_location(node)
+def _state(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
         if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
             return None
@@ -82,28 +84,50 @@ def _state(node: StackNode) -> dict[str, Any] | None:
     return state
 
 
+def _instances(state: dict[str, Any], *, managed_only: bool = False) -> list[dict[str, Any]]:
+    return [
+        i.get("attributes", {})
+        for r in state.get("resources", [])
+        if not managed_only or r.get("mode") == "managed"
+        for i in r.get("instances", [])
+    ]
+
+
+def _siblings(s3: Any, bucket: str, key: str) -> list[str]:
+    """The state keys of the same component in the bucket (`*/<component>/terraform.tfstate`)."""
+    tail = "/" + key.split("/", 1)[1] if "/" in key else key
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return [o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(tail) and o["Key"] != key]
+
+
 def untracked(node: StackNode) -> list[str]:
-    """ARNs tagged as this stack's resources, of a kind its state holds, that it does not hold."""
-    doc = json.loads(node.json_path.read_text())
-    tags = stack_tags(doc)
-    state = _state(node) if tags else None
+    """ARNs tagged as this stack's resources, of a kind its state manages, that neither it
+    nor any state of the same component holds."""
+    tags = stack_tags(json.loads(node.json_path.read_text()))
+    if not tags:
+        return []
+    bucket, key, region = state_location(node)
+    session = boto3.session.Session(region_name=region)  # a session per call: run from many threads
+    s3 = session.client("s3")
+    state = _state(s3, bucket, key)
     if state is None:
         return []
-    attributes = [i.get("attributes", {}) for r in state.get("resources", []) for i in r.get("instances", [])]
-    held = {_same(arn) for arn in _arns(attributes)}
-    kinds = {kind(a["arn"]) for a in attributes if isinstance(a.get("arn"), str) and a["arn"].startswith("arn:")}
-    region = state_location(node)[2]
-    pages = boto3.client("resourcegroupstaggingapi", region_name=region).get_paginator("get_resources")
-    filters = [{"Key": key, "Values": [value]} for key, value in sorted(tags.items())]
+    kinds = {kind(a["arn"]) for a in _instances(state, managed_only=True) if str(a.get("arn", "")).startswith("arn:")}
+    held = {_same(arn) for arn in _arns(_instances(state))}
+    pages = session.client("resourcegroupstaggingapi").get_paginator("get_resources")
+    filters = [{"Key": name, "Values": [value]} for name, value in sorted(tags.items())]
     found = [r["ResourceARN"] for page in pages.paginate(TagFilters=filters) for r in page["ResourceTagMappingList"]]
-    candidates = sorted({arn for arn in found if kind(arn) in kinds and _same(arn) not in held})
-    return [arn for arn in candidates if not _key_gone(arn, region)]
+    candidates = {arn for arn in found if kind(arn) in kinds and _same(arn) not in held}
+    if candidates:
+        for sibling in _siblings(s3, bucket, key):
+            candidates -= {_same(arn) for arn in _arns(_instances(_state(s3, bucket, sibling) or {}))}
+    return sorted(arn for arn in candidates if not _key_gone(session, arn))
 
 
-def _key_gone(arn: str, region: str) -> bool:
+def _key_gone(session: Any, arn: str) -> bool:
     if kind(arn) != ("kms", "key"):
         return False
-    metadata = boto3.client("kms", region_name=region).describe_key(KeyId=arn)["KeyMetadata"]
+    metadata = session.client("kms").describe_key(KeyId=arn)["KeyMetadata"]
     return metadata.get("KeyState") in _GONE_KEY_STATES
 
 
@@ -112,12 +136,13 @@ def report(node: StackNode, folder: str) -> str:
     do; or why the check could not run (an apply that succeeded does not fail on it)."""
     try:
         arns = untracked(node)
-    except (BotoCoreError, ClientError) as exc:
-        return f"could not look for resources missing from the state ({exc})"
+    except Exception as exc:  # noqa: BLE001 - a check after a successful apply must not fail it
+        return f"could not look for resources missing from the state ({type(exc).__name__}: {exc})"
     if not arns:
         return ""
     return (
-        f"{len(arns)} resource(s) tagged as {node.name}'s are not in its state (left by an interrupted apply?): "
+        f"{len(arns)} resource(s) tagged as {node.name}'s are not in its state (left by an interrupted apply? "
+        "the tagging API also lists a resource for a while after its delete): "
         + ", ".join(arns)
         + f"; import each into the state (`terraform import ADDRESS ID` in {folder}) or delete it"
     )

@@ -34,12 +34,12 @@ def _key(tags: dict[str, str]) -> str:
     return arn
 
 
-def _state(*arns: str) -> None:
+def _state(*arns: str, key: str = KEY) -> None:
     resources = [
         {"mode": "managed", "type": "aws_kms_key", "name": f"k{i}", "instances": [{"attributes": {"arn": arn}}]}
         for i, arn in enumerate(arns)
     ]
-    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps({"resources": resources}))
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=key, Body=json.dumps({"resources": resources}))
 
 
 @pytest.fixture
@@ -88,3 +88,14 @@ def test_kinds_and_task_definition_families():
     assert orphans.kind("not-an-arn") == ("", "")
     old, new = "arn:aws:ecs:sa-east-1:1:task-definition/lms:3", "arn:aws:ecs:sa-east-1:1:task-definition/lms:4"
     assert orphans._same(old) == orphans._same(new) == "arn:aws:ecs:sa-east-1:1:task-definition/lms"
+
+
+def test_what_a_copy_of_the_environment_holds_is_not_named(bucket, tmp_path):
+    """A copy (`dev` with a suffix) carries the same tags; its state is of the same component."""
+    ours, the_copys = _key(TAGS), _key(TAGS)
+    _state(ours)
+    _state(the_copys, key="dev-pr42/kms/terraform.tfstate")
+    _state(_key(TAGS), key="dev/redis/terraform.tfstate")  # another component's state does not count
+    node = _node(tmp_path, TAGS)
+    assert the_copys not in orphans.untracked(node)
+    assert len(orphans.untracked(node)) == 1
