@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from dataclasses import dataclass, field
 from types import EllipsisType
 
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 from infra.errors import Failed
 
 RECORD = "last-applied.json"
+CONFLICT_TRIES = 3  # S3 answers 409 to a conditional write racing another: retried
 
 
 @dataclass(frozen=True)
@@ -68,21 +70,28 @@ def write_record(
     record = Record(env, commit, stamp, run)
     condition = {} if over is ... else {"IfNoneMatch": "*"} if over is None else {"IfMatch": over.etag}
     body = {"environment": env, "commit": commit, "applied_at": stamp, "run": run}
-    try:
-        boto3.client("s3", region_name=region).put_object(
-            Bucket=bucket,
-            Key=record_key(env),
-            Body=json.dumps(body, indent=1).encode(),
-            ContentType="application/json",
-            ServerSideEncryption="aws:kms",
-            **condition,
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
-            raise
-        now = read_record(bucket, region, env)
-        raise RecordMoved(
-            f"{env}: the last-applied record moved while this run applied {commit[:12]}: it is now "
-            f"{now.describe() if now else 'gone'}, written by another run; left as that run wrote it"
-        ) from None
-    return record
+    s3 = boto3.client("s3", region_name=region)
+    for attempt in range(CONFLICT_TRIES):
+        try:
+            s3.put_object(
+                Bucket=bucket,
+                Key=record_key(env),
+                Body=json.dumps(body, indent=1).encode(),
+                ContentType="application/json",
+                ServerSideEncryption="aws:kms",
+                **condition,
+            )
+            return record
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in {"ConditionalRequestConflict", "409"} and attempt + 1 < CONFLICT_TRIES:
+                time.sleep(1)  # another write to the key was in flight: S3 asks to retry
+                continue
+            if code not in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}:
+                raise
+            break
+    now = read_record(bucket, region, env)
+    raise RecordMoved(
+        f"{env}: the last-applied record moved while this run applied {commit[:12]}: it is now "
+        f"{now.describe() if now else 'gone'}, written by another run; left as that run wrote it"
+    )

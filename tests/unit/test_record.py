@@ -56,3 +56,11 @@ def test_the_record_moves_forward_and_never_back(bucket):
         move_record(BUCKET, REGION, ENV, older)  # a late re-run of the older merge's job
     assert read_record(BUCKET, REGION, ENV).commit == newer
     assert move_record(BUCKET, REGION, ENV, newer).commit == newer  # already there: nothing written
+
+
+def test_a_record_deleted_since_it_was_read_is_not_written_over(bucket):
+    write_record(BUCKET, REGION, ENV, "a" * 40)
+    read = read_record(BUCKET, REGION, ENV)
+    boto3.client("s3", region_name=REGION).delete_object(Bucket=BUCKET, Key=f"{ENV}/last-applied.json")
+    with pytest.raises(RecordMoved, match="it is now gone"):
+        write_record(BUCKET, REGION, ENV, "b" * 40, over=read)
