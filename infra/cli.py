@@ -376,6 +376,9 @@ def comment(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the markdown here.")] = None,
     post: Annotated[bool, typer.Option(help="Create or update the pull request's comment.")] = False,
     pr: Annotated[int | None, typer.Option(help="Pull request number (for --post; default: the PR of --sha).")] = None,
+    queue: Annotated[
+        bool, typer.Option(help="The merge queue's plan: a comment of its own, beside the reviewed plan's.")
+    ] = False,
 ) -> None:
     """Render the plan report (comment and job summary); exit 1 when the check must fail."""
     from infra.report.comment import KINDS
@@ -395,6 +398,7 @@ def comment(
         out_file=out_file,
         post=post,
         pr=pr,
+        queue=queue,
         show=lambda text: out.print(text, markup=False, highlight=False),
     )
     _said(published.said)

@@ -17,6 +17,10 @@ from infra.report.values import natural_key
 
 FindingKey = tuple[str, str, str]  # stack, resource, check id
 STOPPED = "the apply stopped before any stack ran"
+QUEUE_NOTE = (
+    "**Merge queue:** the plan of `{sha}`, the commit that will land; its apply uses exactly these plans. "
+    "The plan reviewed on this pull request is in its own comment."
+)
 
 
 def marker(workflow: str, target: str, number: int | None) -> str:
@@ -173,11 +177,15 @@ def publish(
     out_file: Path | None = None,
     post: bool = False,
     pr: int | None = None,
+    queue: bool = False,
     show: Callable[[str], None] = lambda text: None,
 ) -> Published:
     """`infra comment`: render the runs, write the job summary, and with `post` create or
     update the pull request's comment (the PR of `sha` unless `pr` is given). What is
     written is shown (`show`) before anything is posted, so a failed post loses nothing.
+
+    `queue`: the merge queue's plan of the commit that will land. It is a comment of its own
+    (it must not replace the plan the reviewers saw) and carries no reviewed-plan block.
 
     An apply that stopped before any stack ran has no run folder: its report says so."""
     said: list[str] = []
@@ -202,11 +210,11 @@ def publish(
         sha=sha,
         allow_stateful=allow_stateful,
         report_url=run_url(),
-        marker=marker(kind, target or "all", pr),
-        extra=extra,
+        marker=marker("queue" if queue else kind, target or "all", pr),
+        extra=(QUEUE_NOTE.format(sha=sha[:12]) + ("\n\n" + extra if extra else "")) if queue else extra,
     )
     report = report_for(run_dirs, ctx, findings=findings, base_findings=base_findings, stopped_ok=kind == "apply")
-    if kind == "plan" and target:  # what the apply compares with, when there is no merge queue
+    if kind == "plan" and target and not queue:  # what the apply compares with, when there is no merge queue
         report = with_reviewed(report, commit=sha)
     if out_file:
         out_file.write_text(report.text)

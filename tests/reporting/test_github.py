@@ -173,6 +173,22 @@ def test_infra_comment_posts_once_and_updates_on_the_second_run(github, sample_r
 
 
 @pytest.mark.terraform
+def test_the_merge_queues_plan_is_a_comment_of_its_own_beside_the_reviewed_one(github, sample_run, tmp_path):
+    """The queue plans the commit that will land: its report must not replace the plan the
+    reviewers saw (nor become "the reviewed plan" the apply compares with)."""
+    github.open_pull(7, author="dev", head="c" * 40)
+    common = ["--target", "dev", "--post", "--pr", "7"]
+    reviewed = infra("comment", str(sample_run), *common, "--sha", "c" * 40, "--out", str(tmp_path / "pr.md"))
+    queued = infra("comment", str(sample_run), *common, "--sha", "d" * 40, "--queue", "--out", str(tmp_path / "q.md"))
+    assert "comment created" in reviewed.stderr and "comment created" in queued.stderr, queued.stderr
+    assert queued.returncode == reviewed.returncode == 1  # the same gate: a stateful replace, no approval
+    first, second = (c["body"] for c in github.comments[7])
+    assert first == (tmp_path / "pr.md").read_text() and "<!-- infra:reviewed " in first
+    assert second.startswith("<!-- infra:queue:dev:pr-7 -->") and "<!-- infra:reviewed " not in second
+    assert f"**Merge queue:** the plan of `{'d' * 12}`, the commit that will land" in second
+
+
+@pytest.mark.terraform
 def test_apply_comments_on_the_merged_pull_request_with_the_probe_results(github, sample_run, tmp_path):
     github.pulls["abc123"] = [42]
     probes = tmp_path / "probes.md"
