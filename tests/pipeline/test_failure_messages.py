@@ -6,16 +6,13 @@ and many lines after both (as a provider that keeps writing does), then exits 1.
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
 from infra.runner.executor import run_graph
 from infra.runner.operations import OperationFailed, _check
-from infra.runner.terraform import TerraformError, Workspace, error_report
+from infra.runner.terraform import TerraformError, error_report
 from infra.synth.graph import StackGraph, StackNode
+from tests import fake_terraform
 
 EARLY_ERROR = """\
 Error: creating KMS Key: operation error KMS: CreateKey, https response error StatusCode: 400
@@ -34,7 +31,6 @@ LATE_ERROR = """\
 ╵
 """
 FAKE = f"""\
-#!{sys.executable}
 import sys
 for i in range(5):
     print(f"aws_kms_key.k[{{i}}]: Creating...")
@@ -49,24 +45,12 @@ sys.exit(1)
 """
 
 
-@pytest.fixture
-def fake_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "terraform").write_text(FAKE)
-    (bin_dir / "terraform").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-
-
-def test_the_summary_shows_every_error_block_a_short_tail_and_the_log(tmp_path, fake_terraform):
-    json_path = tmp_path / "synth" / "dev-kms" / "cdk.tf.json"
-    json_path.parent.mkdir(parents=True)
-    json_path.write_text("{}")
-    node = StackNode("dev-kms", "dev", "kms", "environment", "1", "sa-east-1", json_path.parent, json_path, ())
-    ws = Workspace(node, env=dict(os.environ), root=tmp_path / "work")
+def test_the_summary_shows_every_error_block_a_short_tail_and_the_log(tmp_path, monkeypatch):
+    fake_terraform.install(tmp_path, monkeypatch, FAKE)
+    ws = fake_terraform.workspace(tmp_path)
+    node = ws.node
 
     def action(stack: StackNode) -> str:
-        ws.prepare()
         ws.run("apply", "-no-color")
         return "applied"
 
@@ -87,19 +71,9 @@ def test_without_an_error_block_the_tail_is_what_is_left():
 
 
 def test_a_refused_connection_says_the_endpoint_stopped_answering(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     refused = "Error: dial tcp 127.0.0.1:4566: connect: connection refused"
-    (bin_dir / "terraform").write_text(f"#!{sys.executable}\nimport sys\nprint({refused!r})\nsys.exit(1)\n")
-    (bin_dir / "terraform").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    json_path = tmp_path / "synth" / "dev-kms" / "cdk.tf.json"
-    json_path.parent.mkdir(parents=True)
-    json_path.write_text("{}")
-    node = StackNode("dev-kms", "dev", "kms", "environment", "1", "sa-east-1", json_path.parent, json_path, ())
-    env = dict(os.environ) | {"AWS_ENDPOINT_URL": "https://127.0.0.1:4566"}
-    ws = Workspace(node, env=env, root=tmp_path / "work")
-    ws.prepare()
+    fake_terraform.install(tmp_path, monkeypatch, f"import sys\nprint({refused!r})\nsys.exit(1)\n")
+    ws = fake_terraform.workspace(tmp_path, AWS_ENDPOINT_URL="https://127.0.0.1:4566")
     with pytest.raises(TerraformError) as failed:
         ws.run("apply", "-no-color")
     assert "the emulator (or AWS endpoint) at https://127.0.0.1:4566 stopped answering" in str(failed.value)

@@ -5,13 +5,11 @@ not get into this run's output. The stack's log gets every line; the output file
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
-from infra.runner.terraform import OUTPUT_DIR, Workspace
-from infra.synth.graph import StackNode
+from infra.runner.terraform import OUTPUT_DIR
+from tests import fake_terraform
 
 FAKE = r"""
 import sys, time
@@ -22,17 +20,8 @@ for chunk in (b"\xc3", b"\xa9 first\r\n", b"sec", b"ond\n", b"last"):
 
 
 def test_a_run_reads_its_own_output_whole_and_the_log_keeps_everything(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "terraform").write_text(f"#!{sys.executable}\n{FAKE}")
-    (bin_dir / "terraform").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    json_path = tmp_path / "synth" / "dev-kms" / "cdk.tf.json"
-    json_path.parent.mkdir(parents=True)
-    json_path.write_text("{}")
-    node = StackNode("dev-kms", "dev", "kms", "environment", "1", "sa-east-1", json_path.parent, json_path, ())
-    ws = Workspace(node, env=dict(os.environ), root=tmp_path / "work")
-    ws.prepare()
+    fake_terraform.install(tmp_path, monkeypatch, FAKE)
+    ws = fake_terraform.workspace(tmp_path)
 
     def another_writer() -> None:
         time.sleep(0.3)
