@@ -123,6 +123,42 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
     assert restored.ok and "7 passed" in restored.summary, restored.output[-2000:]
 
 
+def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(dev, tmp_path):
+    """Turn require_secure_transport off in the instance's parameter group (ModifyDBParameterGroup,
+    as an operator would): a login without TLS is let in, so that probe, and only it, fails;
+    back on, every database probe passes again."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    identifier = {k: v for values in outputs.values() for k, v in values.items()}["db_instance_identifier"]
+    rds = boto3.client("rds", region_name="sa-east-1")
+    instance = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    group = instance["DBParameterGroups"][0]["DBParameterGroupName"]
+    database_probes = ["-p", "no:randomly", "-k", "test_database"]
+
+    def require_secure_transport(value: str) -> None:
+        rds.modify_db_parameter_group(
+            DBParameterGroupName=group,
+            Parameters=[
+                {"ParameterName": "require_secure_transport", "ParameterValue": value, "ApplyMethod": "immediate"}
+            ],
+        )
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "restored").mkdir()
+    require_secure_transport("0")
+    try:
+        result = run_probes("dev", outputs, tmp_path / "broken", database_probes)
+    finally:
+        require_secure_transport("1")
+    assert result.returncode == 1, result.output[-2000:]
+    failed = {line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")}
+    assert failed == {"test_a_login_without_tls_is_refused"}, result.output[-3000:]
+    assert "expected a login without TLS to be refused with error 3159" in result.output
+    assert "found it logged in and SELECT 1 answered ((1,),)" in result.output
+    restored = run_probes("dev", outputs, tmp_path / "restored", database_probes)
+    assert restored.ok and "8 passed" in restored.summary, restored.output[-2000:]
+
+
 def test_drift_made_outside_terraform_is_found_and_reported(dev):
     """Change a key's description by hand: `infra drift` finds it (exit 3), and not once undone."""
     graph, names = dev

@@ -3,6 +3,7 @@ managed master secret's rotation), on stock moto 5.2.5 and with our fix."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import boto3
@@ -26,14 +27,14 @@ def rds():
     return boto3.client("rds", region_name=REGION)
 
 
-def database(version: str = "8.4") -> dict:
+def database(version: str = "8.4", *, identifier: str = "db", username: str = "admin") -> dict:
     return rds().create_db_instance(
-        DBInstanceIdentifier="db",
+        DBInstanceIdentifier=identifier,
         Engine="mysql",
         EngineVersion=version,
         DBInstanceClass="db.t3.medium",
         AllocatedStorage=20,
-        MasterUsername="admin",
+        MasterUsername=username,
         ManageMasterUserPassword=True,
     )["DBInstance"]
 
@@ -72,3 +73,23 @@ def test_with_our_fix_the_managed_master_secret_rotates_every_seven_days():
     )
     assert secret["RotationEnabled"] is True
     assert secret["RotationRules"]["AutomaticallyAfterDays"] == 7
+
+
+def master_secret(created: dict) -> dict:
+    value = boto3.client("secretsmanager", region_name=REGION).get_secret_value(
+        SecretId=created["MasterUserSecret"]["SecretArn"]
+    )
+    return json.loads(value["SecretString"])
+
+
+def test_stock_moto_puts_a_fixed_admin_and_password_in_every_managed_secret():
+    assert master_secret(database(username="lmsadmin")) == {"username": "admin", "password": "P@55w0rd!"}
+
+
+def test_with_our_fix_the_managed_secret_holds_the_master_user_and_a_generated_password():
+    fixes.apply("rds_managed")
+    first = master_secret(database(username="lmsadmin"))
+    second = master_secret(database(identifier="db2", username="lmsadmin"))
+    assert first["username"] == second["username"] == "lmsadmin"
+    assert len(first["password"]) >= 20 and first["password"] != second["password"]
+    assert not set(first["password"]) & set('/@" ')

@@ -20,6 +20,11 @@ And values a compliance scanner (Prowler) reads:
 - DescribeDBInstances has no EnhancedMonitoringResourceArn although MonitoringInterval is
   above 0. AWS gives the RDSOSMetrics log stream of the instance; ours too (none at 0).
 
+And the data plane (a MySQL server per MySQL instance, infra/emulator/planes/mysql.py),
+started and stopped from here (`mysql_plane.created/deleted`): the instance's endpoint
+reports the server's loopback address instead of moto's `<id>.aaaaaaaaaa.<region>.rds...`
+name, which resolves nowhere.
+
 And what a probe reads of Multi-AZ, beyond the flag:
 
 - A Multi-AZ instance has no SecondaryAvailabilityZone (the standby's zone). AWS places the
@@ -35,6 +40,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 
 from infra.emulator.fixes import replace
+from infra.emulator.planes import mysql as mysql_plane
 
 INSIGHTS = {
     "EnablePerformanceInsights": "performance_insights_enabled",
@@ -137,9 +143,38 @@ def describe_certificates(self: Any) -> ActionResult:
     return ActionResult({"DefaultCertificateForNewLaunches": DEFAULT_CA, "Certificates": found})
 
 
+def _address(stock: Any) -> Any:
+    def address(self: Any) -> str:
+        return str(vars(self).get("data_plane_address") or stock.fget(self))
+
+    return property(address)
+
+
+def _create_instance(stock: Any) -> Any:
+    def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        database = stock(self, db_kwargs)
+        mysql_plane.created(self, database)
+        return database
+
+    return create_db_instance
+
+
+def _delete_instance(stock: Any) -> Any:
+    def delete_db_instance(self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any) -> Any:
+        database = stock(self, db_instance_identifier, *args, **kwargs)
+        mysql_plane.deleted(self, db_instance_identifier)
+        return database
+
+    return delete_db_instance
+
+
 def apply() -> None:
-    from moto.rds.models import DBInstance
+    from moto.rds.models import DBInstance, RDSBackend
     from moto.rds.responses import RDSResponse
+
+    replace(DBInstance, "address", _address(DBInstance.address))
+    replace(RDSBackend, "create_db_instance", _create_instance(RDSBackend.create_db_instance))
+    replace(RDSBackend, "delete_db_instance", _delete_instance(RDSBackend.delete_db_instance))
 
     replace(DBInstance, "ca_certificate_identifier", property(_get_ca, _set_ca))
     replace(DBInstance, "certificate_details", property(_certificate_details))

@@ -8,10 +8,16 @@
   default minor version ("8.4.7"). The provider accepts either (it compares prefixes).
 - The master user secret that RDS manages (ManageMasterUserPassword) is reported with
   rotation off; RDS turns rotation on for it, every 7 days, when it creates it.
+- That secret holds `{"username": "admin", "password": "P@55w0rd!"}` whatever the master
+  user is; RDS stores the instance's master username and a password it generates. Ours
+  does too (the MySQL data plane signs the master user in with the secret's value).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+import string
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -87,6 +93,16 @@ def _rotating(stock: Any) -> Any:
     return create_secret
 
 
+PASSWORD_LENGTH = 28
+# RDS leaves out characters that need quoting in a connection string (/ @ " and space).
+PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"
+
+
+def _secret_string(self: Any) -> str:
+    password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    return json.dumps({"username": self.resource.master_username, "password": password})
+
+
 def apply() -> None:
     from moto.rds.models import DBInstance, MasterUserSecret
     from moto.rds.responses import RDSResponse
@@ -94,3 +110,4 @@ def apply() -> None:
     replace(RDSResponse, "describe_db_engine_versions", describe_db_engine_versions)
     replace(DBInstance, "engine_version", property(_get_version, _set_version))
     replace(MasterUserSecret, "_create_secret", _rotating(MasterUserSecret._create_secret))
+    replace(MasterUserSecret, "_generate_secret_string", _secret_string)

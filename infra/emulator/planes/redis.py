@@ -50,19 +50,17 @@ import contextlib
 import datetime
 import errno
 import functools
-import hashlib
 import hmac
-import os
 import socket
 import socketserver
 import ssl
 import sys
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
+
+from infra.emulator.planes import ca, enabled, loopback_address, server_tls
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's first byte and TLS handshake
 IDLE_TIMEOUT = 300.0  # seconds a connection may stay silent
@@ -76,16 +74,9 @@ NOAUTH = b"-NOAUTH Authentication required.\r\n"
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 
 
-def enabled() -> bool:
-    from infra.emulator.launcher import DATA_PLANE_CA, DATA_PLANE_CA_KEY
-
-    return bool(os.environ.get(DATA_PLANE_CA) and os.environ.get(DATA_PLANE_CA_KEY))
-
-
 def address(group_id: str, attempt: int = 0) -> str:
     """The group's loopback address: the same for the same id (and attempt)."""
-    digest = hashlib.sha256(f"{group_id}/{attempt}".encode()).digest()
-    return f"127.{1 + digest[0] % 254}.{digest[1]}.{1 + digest[2] % 254}"
+    return loopback_address(group_id, attempt)
 
 
 # --- settings read from the control plane -----------------------------------------------------
@@ -300,8 +291,6 @@ class RedisPlane:
     def __init__(self, backend: Any, group: Any, ca: tuple[bytes, bytes]) -> None:
         import fakeredis
 
-        from infra.emulator.tls import issue
-
         self.backend, self.group = backend, group
         self.port = int(group.port or 6379)
         self.fake = fakeredis.FakeServer(version=_version(group.engine_version))
@@ -309,14 +298,8 @@ class RedisPlane:
         self._connections: set[socket.socket] = set()
         self.server = self._bind(group.replication_group_id)
         self.address = str(self.server.server_address[0])
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            cert, key = issue(*ca, name=f"master.{group.replication_group_id}", ip=self.address)
-            with tempfile.TemporaryDirectory() as folder:
-                (Path(folder) / "cert.pem").write_bytes(cert)
-                (Path(folder) / "key.pem").write_bytes(key)
-                self.tls.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+            self.tls = server_tls(f"master.{group.replication_group_id}", self.address, ca)
         except BaseException:
             self.server.server_close()  # no listening socket without its server
             raise
@@ -557,12 +540,6 @@ def _key(backend: Any, group_id: str) -> tuple[str, str, str]:
     return (backend.account_id, backend.region_name, group_id)
 
 
-def _ca() -> tuple[bytes, bytes]:
-    from infra.emulator.launcher import DATA_PLANE_CA, DATA_PLANE_CA_KEY
-
-    return Path(os.environ[DATA_PLANE_CA]).read_bytes(), Path(os.environ[DATA_PLANE_CA_KEY]).read_bytes()
-
-
 def _report(group: Any, host: str, port: int) -> None:
     """The group's (and its members') endpoints: the data plane's address."""
     for node_group in group.node_groups:
@@ -579,7 +556,7 @@ def created(backend: Any, group: Any) -> None:
         return
     key = _key(backend, group.replication_group_id)
     try:
-        plane = RedisPlane(backend, group, _ca())
+        plane = RedisPlane(backend, group, ca())
     except OSError as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"redis {group.replication_group_id}: no data plane: {exc}", file=sys.stderr)
         return
