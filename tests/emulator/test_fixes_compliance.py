@@ -75,20 +75,18 @@ def test_with_our_fix_a_web_acl_lists_the_load_balancers_it_protects():
 # --- rds ------------------------------------------------------------------------------------------
 
 
+def database(**settings: object) -> dict:
+    """A MySQL instance "db" with these settings, as DescribeDBInstances reads it back."""
+    rds = client("rds")
+    base = {"Engine": "mysql", "DBInstanceClass": "db.t3.medium", "AllocatedStorage": 20, "MasterUsername": "admin"}
+    rds.create_db_instance(DBInstanceIdentifier="db", **base, **settings)
+    return rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+
+
 def monitored_database(interval: int = 60) -> dict:
     role = client("iam").create_role(RoleName="monitoring", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     monitoring = {"MonitoringInterval": interval, "MonitoringRoleArn": role} if interval else {}
-    rds = client("rds")
-    rds.create_db_instance(
-        DBInstanceIdentifier="db",
-        Engine="mysql",
-        DBInstanceClass="db.t3.medium",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        ManageMasterUserPassword=True,
-        **monitoring,
-    )
-    return rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+    return database(ManageMasterUserPassword=True, **monitoring)
 
 
 def test_stock_moto_has_no_certificate_details_nor_enhanced_monitoring_arn():
@@ -350,20 +348,12 @@ def multi_az_database(multi_az: bool) -> dict:
         ]
         for i, zone in enumerate("abc")
     ]
-    rds = client("rds")
-    rds.create_db_subnet_group(DBSubnetGroupName="private", DBSubnetGroupDescription="private", SubnetIds=subnets)
-    rds.create_db_instance(
-        DBInstanceIdentifier="db",
-        Engine="mysql",
-        DBInstanceClass="db.t3.medium",
-        AllocatedStorage=20,
-        MasterUsername="admin",
-        MasterUserPassword="password1",
-        DBSubnetGroupName="private",
-        AvailabilityZone=f"{REGION}b",
-        MultiAZ=multi_az,
+    client("rds").create_db_subnet_group(
+        DBSubnetGroupName="private", DBSubnetGroupDescription="private", SubnetIds=subnets
     )
-    return rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+    return database(
+        MasterUserPassword="password1", DBSubnetGroupName="private", AvailabilityZone=f"{REGION}b", MultiAZ=multi_az
+    )
 
 
 def test_stock_moto_reports_no_standby_zone_for_a_multi_az_instance():
