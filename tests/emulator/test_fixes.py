@@ -81,6 +81,32 @@ def test_with_our_fix_a_deny_whose_condition_holds_still_denies():
     assert error_code(lambda: s3.head_object(Bucket="state", Key="missing")) == "403"
 
 
+OUTSIDE_THE_STATE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": ["arn:aws:s3:::state/dev/*"]},
+    ],
+}
+
+
+def _reads(resource: str) -> str:
+    from moto.iam.access_control import IAMPolicy
+
+    return IAMPolicy(json.dumps(OUTSIDE_THE_STATE)).is_action_permitted("s3:GetObject", resource).name
+
+
+def test_stock_moto_permits_what_a_deny_with_not_resource_denies():
+    assert _reads("arn:aws:s3:::state/secrets/key") == "PERMITTED"
+
+
+def test_with_our_fix_a_deny_with_not_resource_denies_all_but_its_exceptions():
+    fixes.apply("iam_conditions")
+    assert _reads("arn:aws:s3:::state/secrets/key") == "DENIED"
+    assert _reads("arn:aws:s3:::other-bucket/key") == "DENIED"
+    assert _reads("arn:aws:s3:::state/dev/kms/terraform.tfstate") == "PERMITTED"
+
+
 # --- efs --------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,12 @@ conditions fail instead of skipping it. Together, the usual `Deny s3:* if
 aws:SecureTransport is false` makes a bucket refuse every request (HeadObject answers
 403). Ours evaluates Bool, sets aws:SecureTransport to true (the emulator serves HTTPS
 only) and skips statements whose conditions do not hold, as AWS does.
+
+Stock moto also reads a statement with `NotResource` (and no `Resource`) as a trust policy's
+statement: it applies to every resource, and a Deny with NotResource comes out *permitted*.
+So "deny reading any object outside the state prefixes" allowed everything. Ours applies
+such a statement only to resources that none of its NotResource patterns match, with its
+own effect, as AWS does.
 """
 
 from __future__ import annotations
@@ -38,6 +44,12 @@ def apply() -> None:
         context = {"aws:SecureTransport": "true", **(incoming_condition_values or {})}
         if self._statement.get("Condition") and not self._check_conditions(context):
             return PermissionResult.NEUTRAL
+        if "NotResource" in self._statement and "Resource" not in self._statement:
+            if self._check_element_matches("NotResource", resource):
+                return PermissionResult.NEUTRAL  # an excepted resource: the statement does not apply
+            everywhere = IAMPolicyStatement({**self._statement, "Resource": "*"})
+            everywhere._statement.pop("NotResource")
+            return stock(everywhere, action, resource, principal, context)
         return stock(self, action, resource, principal, context)
 
     replace(IAMPolicyStatement, "is_action_permitted", is_action_permitted)
