@@ -8,11 +8,14 @@ certificates); moto used in-process by the tests creates resources without them.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import ssl
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 
 def enabled() -> bool:
@@ -49,3 +52,49 @@ def server_tls(name: str, ip: str, authority: tuple[bytes, bytes]) -> ssl.SSLCon
         (Path(folder) / "key.pem").write_bytes(key)
         context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
     return context
+
+
+class Plane(Protocol):
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P", bound=Plane)
+
+
+class Planes(Generic[P]):
+    """The running planes of one kind in this process, by (account, region, resource id):
+    a plane put in place of another stops the other; all stop when the process ends."""
+
+    def __init__(self) -> None:
+        self._planes: dict[tuple[str, str, str], P] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.stop_all)
+
+    @staticmethod
+    def key(backend: Any, resource_id: str) -> tuple[str, str, str]:
+        return (backend.account_id, backend.region_name, resource_id)
+
+    def put(self, backend: Any, resource_id: str, plane: P) -> None:
+        with self._lock:
+            old = self._planes.pop(self.key(backend, resource_id), None)
+            self._planes[self.key(backend, resource_id)] = plane
+        if old is not None:
+            old.stop()
+
+    def get(self, backend: Any, resource_id: str) -> P | None:
+        with self._lock:
+            return self._planes.get(self.key(backend, resource_id))
+
+    def stop(self, backend: Any, resource_id: str) -> None:
+        """The resource was deleted: its plane stops."""
+        with self._lock:
+            plane = self._planes.pop(self.key(backend, resource_id), None)
+        if plane is not None:
+            plane.stop()
+
+    def stop_all(self) -> None:
+        with self._lock:
+            planes = list(self._planes.values())
+            self._planes.clear()
+        for plane in planes:
+            plane.stop()

@@ -39,7 +39,6 @@ instance stops it and ends its connections, and so does the end of the emulator'
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import errno
 import hashlib
@@ -51,7 +50,7 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from infra.emulator.planes import ca, enabled, loopback_address, server_tls
+from infra.emulator.planes import Planes, ca, enabled, loopback_address, server_tls
 
 ADDRESS_TRIES = 8
 START_TIMEOUT = 10.0  # seconds to bind the server
@@ -330,12 +329,7 @@ class MysqlPlane:
 
 # --- the planes of this process -----------------------------------------------------------------
 
-_planes: dict[tuple[str, str, str], MysqlPlane] = {}
-_planes_lock = threading.Lock()
-
-
-def _key(backend: Any, identifier: str) -> tuple[str, str, str]:
-    return (backend.account_id, backend.region_name, identifier.lower())
+_planes: Planes[MysqlPlane] = Planes()  # by the instance's identifier, lower case (as RDS keeps it)
 
 
 def created(backend: Any, database: Any) -> None:
@@ -348,26 +342,10 @@ def created(backend: Any, database: Any) -> None:
     except (OSError, TimeoutError) as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"mysql {database.db_instance_identifier}: no data plane: {exc}", file=sys.stderr)
         return
-    with _planes_lock:
-        old = _planes.pop(_key(backend, plane.identifier), None)
-        _planes[_key(backend, plane.identifier)] = plane
-    if old is not None:
-        old.stop()
+    _planes.put(backend, plane.identifier.lower(), plane)
     database.data_plane_address = plane.address
     print(f"mysql {plane.identifier}: serving on {plane.address}:{plane.port}", file=sys.stderr)
 
 
 def deleted(backend: Any, identifier: str) -> None:
-    with _planes_lock:
-        plane = _planes.pop(_key(backend, identifier), None)
-    if plane is not None:
-        plane.stop()
-
-
-@atexit.register
-def stop_all() -> None:
-    with _planes_lock:
-        planes = list(_planes.values())
-        _planes.clear()
-    for plane in planes:
-        plane.stop()
+    _planes.stop(backend, identifier.lower())

@@ -45,7 +45,6 @@ stops it and closes its connections, and so does the end of the emulator's proce
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime
 import errno
@@ -60,7 +59,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from infra.emulator.planes import ca, enabled, loopback_address, server_tls
+from infra.emulator.planes import Planes, ca, enabled, loopback_address, server_tls
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's first byte and TLS handshake
 IDLE_TIMEOUT = 300.0  # seconds a connection may stay silent
@@ -532,12 +531,7 @@ class _Session:
 
 # --- the planes of this process -----------------------------------------------------------------
 
-_planes: dict[tuple[str, str, str], RedisPlane] = {}
-_planes_lock = threading.Lock()
-
-
-def _key(backend: Any, group_id: str) -> tuple[str, str, str]:
-    return (backend.account_id, backend.region_name, group_id)
+_planes: Planes[RedisPlane] = Planes()
 
 
 def _report(group: Any, host: str, port: int) -> None:
@@ -554,17 +548,12 @@ def created(backend: Any, group: Any) -> None:
     """A replication group was created (moto's are available at once): start its server."""
     if not enabled():
         return
-    key = _key(backend, group.replication_group_id)
     try:
         plane = RedisPlane(backend, group, ca())
     except OSError as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"redis {group.replication_group_id}: no data plane: {exc}", file=sys.stderr)
         return
-    with _planes_lock:
-        old = _planes.pop(key, None)
-        _planes[key] = plane
-    if old is not None:
-        old.stop()
+    _planes.put(backend, group.replication_group_id, plane)
     _report(group, plane.address, plane.port)
     print(f"redis {group.replication_group_id}: serving on {plane.address}:{plane.port}", file=sys.stderr)
 
@@ -572,23 +561,10 @@ def created(backend: Any, group: Any) -> None:
 def changed(backend: Any, group: Any) -> None:
     """Transit encryption or authentication changed: open connections end (new ones meet
     the new settings, which are read per connection)."""
-    with _planes_lock:
-        plane = _planes.get(_key(backend, group.replication_group_id))
+    plane = _planes.get(backend, group.replication_group_id)
     if plane is not None:
         plane.drop_connections()
 
 
 def deleted(backend: Any, group_id: str) -> None:
-    with _planes_lock:
-        plane = _planes.pop(_key(backend, group_id), None)
-    if plane is not None:
-        plane.stop()
-
-
-@atexit.register
-def stop_all() -> None:
-    with _planes_lock:
-        planes = list(_planes.values())
-        _planes.clear()
-    for plane in planes:
-        plane.stop()
+    _planes.stop(backend, group_id)
