@@ -48,21 +48,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
-import errno
 import functools
-import hashlib
 import hmac
-import os
 import socket
 import socketserver
 import ssl
 import sys
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
+
+from infra.emulator.planes import bind, ca, enabled, loopback, server_context
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's first byte and TLS handshake
 IDLE_TIMEOUT = 300.0  # seconds a connection may stay silent
@@ -70,22 +67,14 @@ MAX_ARGS = 1 << 20
 MAX_BULK = 64 << 20  # bytes in one argument
 TOKEN_LIFETIME = 900  # seconds: ElastiCache IAM auth tokens are valid for 15 minutes
 CLOCK_SKEW = 300  # seconds a token's date may be ahead of ours
-ADDRESS_TRIES = 8
 
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 
 
-def enabled() -> bool:
-    from infra.emulator.launcher import DATA_PLANE_CA, DATA_PLANE_CA_KEY
-
-    return bool(os.environ.get(DATA_PLANE_CA) and os.environ.get(DATA_PLANE_CA_KEY))
-
-
 def address(group_id: str, attempt: int = 0) -> str:
     """The group's loopback address: the same for the same id (and attempt)."""
-    digest = hashlib.sha256(f"{group_id}/{attempt}".encode()).digest()
-    return f"127.{1 + digest[0] % 254}.{digest[1]}.{1 + digest[2] % 254}"
+    return loopback(group_id, attempt)
 
 
 # --- settings read from the control plane -----------------------------------------------------
@@ -300,23 +289,15 @@ class RedisPlane:
     def __init__(self, backend: Any, group: Any, ca: tuple[bytes, bytes]) -> None:
         import fakeredis
 
-        from infra.emulator.tls import issue
-
         self.backend, self.group = backend, group
         self.port = int(group.port or 6379)
         self.fake = fakeredis.FakeServer(version=_version(group.engine_version))
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self.server = self._bind(group.replication_group_id)
+        self.server = bind(self._server, group.replication_group_id, self.port)
         self.address = str(self.server.server_address[0])
-        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            cert, key = issue(*ca, name=f"master.{group.replication_group_id}", ip=self.address)
-            with tempfile.TemporaryDirectory() as folder:
-                (Path(folder) / "cert.pem").write_bytes(cert)
-                (Path(folder) / "key.pem").write_bytes(key)
-                self.tls.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+            self.tls = server_context(f"master.{group.replication_group_id}", self.address, authority=ca)
         except BaseException:
             self.server.server_close()  # no listening socket without its server
             raise
@@ -328,17 +309,10 @@ class RedisPlane:
         )
         self.thread.start()
 
-    def _bind(self, group_id: str) -> _Server:
-        for attempt in range(ADDRESS_TRIES):
-            try:
-                server = _Server((address(group_id, attempt), self.port), _Handler)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                continue
-            server.plane = self
-            return server
-        raise OSError(errno.EADDRINUSE, f"no free loopback address for {group_id} after {ADDRESS_TRIES} tries")
+    def _server(self, where: tuple[str, int]) -> _Server:
+        server = _Server(where, _Handler)
+        server.plane = self
+        return server
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -557,12 +531,6 @@ def _key(backend: Any, group_id: str) -> tuple[str, str, str]:
     return (backend.account_id, backend.region_name, group_id)
 
 
-def _ca() -> tuple[bytes, bytes]:
-    from infra.emulator.launcher import DATA_PLANE_CA, DATA_PLANE_CA_KEY
-
-    return Path(os.environ[DATA_PLANE_CA]).read_bytes(), Path(os.environ[DATA_PLANE_CA_KEY]).read_bytes()
-
-
 def _report(group: Any, host: str, port: int) -> None:
     """The group's (and its members') endpoints: the data plane's address."""
     for node_group in group.node_groups:
@@ -579,7 +547,7 @@ def created(backend: Any, group: Any) -> None:
         return
     key = _key(backend, group.replication_group_id)
     try:
-        plane = RedisPlane(backend, group, _ca())
+        plane = RedisPlane(backend, group, ca())
     except OSError as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"redis {group.replication_group_id}: no data plane: {exc}", file=sys.stderr)
         return
