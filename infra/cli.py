@@ -348,11 +348,15 @@ def probe(
     env: str,
     emulator: UseEmulator = False,
     report: Annotated[Path | None, typer.Option(help="Also write the result as markdown here.")] = None,
+    slow: Annotated[
+        bool,
+        typer.Option(help="Also run the slow probes: the WAF rate rule's burst (blocks this machine for minutes)."),
+    ] = False,
 ) -> None:
     """Run the post-apply probe suite (tests/post_apply) against the deployed environment."""
     from infra.pipeline.probe import probe_environment
 
-    result = probe_environment(env, emulator=emulator, report=report)
+    result = probe_environment(env, emulator=emulator, report=report, args=["--slow"] if slow else [])
     out.print(result.output, markup=False)
     if not result.ok:
         raise Failed(f"probes for {env}: {result.summary}")

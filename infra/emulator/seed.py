@@ -1,7 +1,9 @@
 """What the seeds call "existing": the LMS database credentials secret and a certificate.
 
 Real environments have these before this repository runs; the emulator starts empty, so the
-launcher creates them. The secret's value is random and is never printed.
+launcher creates them. The secret's value is random and is never printed. The certificate
+(`*.<domain>`) is issued by the emulator's CA and imported with its key, so the ALB data
+plane serves it and clients trusting AWS_CA_BUNDLE verify it, as a public one on AWS.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import boto3
 
 from infra.config import EnvConfig
 from infra.emulator import launcher
-from infra.emulator.tls import self_signed
+from infra.emulator.tls import issue
 
 
 def seed(cfg: EnvConfig) -> list[str]:
@@ -33,7 +35,8 @@ def seed(cfg: EnvConfig) -> list[str]:
         wildcard = f"*.{edge.domain}"
         existing = [c for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == wildcard]
         if not existing:
-            cert, key = self_signed(wildcard)
+            ca = launcher.CERT_FILE.read_bytes(), launcher.KEY_FILE.read_bytes()
+            cert, key = issue(*ca, name=wildcard, ip=None, days=365)
             acm.import_certificate(Certificate=cert, PrivateKey=key)
             created.append(f"certificate {wildcard}")
     return created

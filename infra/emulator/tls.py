@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -18,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def _names(name: str, ip: str | None) -> x509.SubjectAlternativeName:
-    alt: list[x509.GeneralName] = [x509.DNSName(name)]
+def _names(name: str, ip: str | None, also: Sequence[str] = ()) -> x509.SubjectAlternativeName:
+    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys([name, *also])]
     if ip:
         alt.append(x509.IPAddress(ipaddress.ip_address(ip)))
     return x509.SubjectAlternativeName(alt)
@@ -79,8 +80,11 @@ def can_issue(cert_pem: bytes) -> bool:
     return usage.key_cert_sign
 
 
-def issue(ca_cert_pem: bytes, ca_key_pem: bytes, *, name: str, ip: str, days: int = 30) -> tuple[bytes, bytes]:
-    """(certificate PEM, private key PEM) for a server at `ip`, signed by the CA given."""
+def issue(
+    ca_cert_pem: bytes, ca_key_pem: bytes, *, name: str, ip: str | None, also: Sequence[str] = (), days: int = 30
+) -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) for a server named `name` (and `also`), at `ip`
+    when given, signed by the CA given."""
     ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey), "the emulator's key is an EC key (self_signed)"
@@ -94,7 +98,7 @@ def issue(ca_cert_pem: bytes, ca_key_pem: bytes, *, name: str, ip: str, days: in
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(min(now + datetime.timedelta(days=days), ca_cert.not_valid_after_utc))
-        .add_extension(_names(name, ip), critical=False)
+        .add_extension(_names(name, ip, also), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

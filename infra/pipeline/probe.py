@@ -63,14 +63,17 @@ def markdown(env: str, result: ProbeResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def probe_environment(env: str, *, emulator: bool = False, report: Path | None = None) -> ProbeResult:
-    """`infra probe ENV`: the suite against the deployed environment's outputs; the markdown
-    result is written to `report` and appended to the job summary (in Actions)."""
+def probe_environment(
+    env: str, *, emulator: bool = False, report: Path | None = None, args: Sequence[str] = ()
+) -> ProbeResult:
+    """`infra probe ENV`: the suite against the deployed environment's outputs, with pytest's
+    `args` (`--slow`); the markdown result is written to `report` and appended to the job
+    summary (in Actions)."""
     from infra.pipeline.deploy import outputs, target
     from infra.runner.operations import new_run_dir
 
     err.print(f"target: {target(env, emulator)}", markup=False)
-    result = run_probes(env, outputs(env), new_run_dir(f"probe-{env}"))
+    result = run_probes(env, outputs(env), new_run_dir(f"probe-{env}"), args)
     text = markdown(env, result)
     if report:
         report.write_text(text)

@@ -55,6 +55,11 @@ def dev():
         launcher.stop()
 
 
+def _failed(output: str) -> set[str]:
+    """The names of the probes a pytest run's output reports as failed."""
+    return {line.split("::")[-1].split(" ")[0] for line in output.splitlines() if line.startswith("FAILED")}
+
+
 def test_dev_applies_probes_clean_and_replans_empty(dev):
     graph, names = dev
     assert len(names) == 10
@@ -75,13 +80,15 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     try:
         result = run_probes("dev", outputs, tmp_path, ["-p", "no:randomly"])
         assert result.returncode == 1, result.output[-2000:]
-        failed = {
-            line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")
-        }
+        failed = _failed(result.output)
         assert failed == {
             "test_multi_az_as_configured",
             "test_the_standby_runs_in_another_zone_than_the_primary",
             "test_the_web_acl_is_associated_with_the_alb",
+            # a disassociated web ACL blocks nothing: the ALB answers the attacks
+            "test_a_sql_injection_in_the_query_string_is_answered_403",
+            "test_a_cross_site_scripting_payload_is_answered_403",
+            "test_a_log4j_lookup_in_a_header_is_answered_403",
             "test_a_mount_target_is_available_in_every_private_subnet",
         }, result.output[-3000:]
         assert "RDS Multi-AZ: expected True, found False" in result.output
@@ -116,7 +123,7 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
     finally:
         mode("required")
     assert result.returncode == 1, result.output[-2000:]
-    failed = {line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")}
+    failed = _failed(result.output)
     assert failed == {"test_a_plaintext_connection_is_refused_or_gets_no_answer"}, result.output[-3000:]
     assert "expected a plaintext PING to be refused or get no answer, found b'-NOAUTH" in result.output
     restored = run_probes("dev", outputs, tmp_path / "restored", redis_probes)
@@ -151,12 +158,53 @@ def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(de
     finally:
         require_secure_transport("1")
     assert result.returncode == 1, result.output[-2000:]
-    failed = {line.split("::")[-1].split(" ")[0] for line in result.output.splitlines() if line.startswith("FAILED")}
+    failed = _failed(result.output)
     assert failed == {"test_a_login_without_tls_is_refused"}, result.output[-3000:]
     assert "expected a login without TLS to be refused with error 3159" in result.output
     assert "found it logged in and SELECT 1 answered ((1,),)" in result.output
     restored = run_probes("dev", outputs, tmp_path / "restored", database_probes)
     assert restored.ok and "8 passed" in restored.summary, restored.output[-2000:]
+
+
+def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_web_acl(dev, tmp_path):
+    """Take AWSManagedRulesSQLiRuleSet out of the web ACL (UpdateWebACL with its lock
+    token): the ALB data plane lets SQL injection through, so the SQLi probe, and only it,
+    fails; put back, every WAF probe passes, the rate rule's burst (--slow) too."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    acl_arn = {k: v for values in outputs.values() for k, v in values.items()}["web_acl_arn"]
+    name, acl_id = acl_arn.rsplit("/", 2)[1:]
+    wafv2 = boto3.client("wafv2", region_name="sa-east-1")
+    waf_probes = ["-p", "no:randomly", "-k", "test_waf.py"]
+
+    def put(rules: list[dict]) -> None:
+        current = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)
+        acl = current["WebACL"]
+        wafv2.update_web_acl(
+            Name=name,
+            Scope="REGIONAL",
+            Id=acl_id,
+            DefaultAction=acl["DefaultAction"],
+            VisibilityConfig=acl["VisibilityConfig"],
+            Rules=rules,
+            LockToken=current["LockToken"],
+        )
+
+    rules = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["WebACL"]["Rules"]
+    assert "AWSManagedRulesSQLiRuleSet" in {r["Name"] for r in rules}
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "restored").mkdir()
+    put([r for r in rules if r["Name"] != "AWSManagedRulesSQLiRuleSet"])
+    try:
+        result = run_probes("dev", outputs, tmp_path / "broken", waf_probes)
+    finally:
+        put(rules)
+    assert result.returncode == 1, result.output[-2000:]
+    failed = _failed(result.output)
+    assert failed == {"test_a_sql_injection_in_the_query_string_is_answered_403"}, result.output[-3000:]
+    assert "to be blocked by the web ACL (403), found 404" in result.output
+    restored = run_probes("dev", outputs, tmp_path / "restored", [*waf_probes, "--slow"])
+    assert restored.ok and "5 passed" in restored.summary, restored.output[-2000:]
 
 
 def test_drift_made_outside_terraform_is_found_and_reported(dev):

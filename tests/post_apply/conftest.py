@@ -8,8 +8,11 @@ Without them there is nothing to probe, and every probe is skipped saying so.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +25,28 @@ import pytest
 from infra.config import EnvConfig, load_environment
 
 T = TypeVar("T")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        default=False,
+        help="also run the slow probes (the WAF rate rule's bounded burst): `infra probe ENV --slow`",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow probes run last (the rate burst gets this machine blocked for minutes), and
+    only with --slow."""
+    items.sort(key=lambda item: "slow" in item.keywords)
+    if config.getoption("--slow", default=False):  # only known when this suite is what runs
+        return
+    skip = pytest.mark.skip(reason="a slow probe: run it with `infra probe ENV --slow` (pytest --slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +125,17 @@ def elasticache_iam_token(group_id: str, user_id: str, region: str, credentials:
 
 def expect(found: object, expected: object, what: str) -> None:
     assert found == expected, f"{what}: expected {expected!r}, found {found!r}"
+
+
+class HttpsTo(http.client.HTTPSConnection):
+    """HTTPS to `address` (a load balancer's DNS name) for the site `host`: TLS with
+    `host` as the server name (SNI, and the name the certificate must be valid for) and as
+    the Host header, as a browser asking for https://<host>/ after DNS says `address`."""
+
+    def __init__(self, address: str, host: str, *, ca: str | None, timeout: float = 10.0) -> None:
+        super().__init__(host, 443, timeout=timeout, context=ssl.create_default_context(cafile=ca))
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ MODULES: tuple[str, ...] = (
     "ecs",
     "ec2",
     "wafv2",
+    "elbv2",
     "guardduty",
     "cloudtrail",
 )

@@ -50,9 +50,8 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from infra.emulator.planes import Planes, ca, enabled, loopback_address, server_tls
+from infra.emulator.planes import ADDRESS_TRIES, Planes, ca, enabled, loopback, resource_key, server_context
 
-ADDRESS_TRIES = 8
 START_TIMEOUT = 10.0  # seconds to bind the server
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a client's TLS handshake
 STOP_TIMEOUT = 5.0  # seconds to end the connections and the loop's thread
@@ -64,7 +63,7 @@ PLUGIN = "caching_sha2_password"
 
 def address(identifier: str, attempt: int = 0) -> str:
     """The instance's loopback address: the same for the same identifier (and attempt)."""
-    return loopback_address(f"rds/{identifier}", attempt)
+    return loopback(f"rds/{identifier}", attempt)
 
 
 # --- settings read from the control plane -----------------------------------------------------
@@ -259,7 +258,7 @@ class MysqlPlane:
         try:
             self.server = self._call(self._bind(), START_TIMEOUT)
             self.address = str(self.server.sockets[0].getsockname()[0])
-            self.tls = server_tls(self.identifier, self.address, authority)
+            self.tls = server_context(self.identifier, self.address, authority=authority)
             self._call(self.server.start_serving(), START_TIMEOUT)
         except BaseException:
             self.stop()  # no thread or listening socket without its server
@@ -342,10 +341,10 @@ def created(backend: Any, database: Any) -> None:
     except (OSError, TimeoutError) as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"mysql {database.db_instance_identifier}: no data plane: {exc}", file=sys.stderr)
         return
-    _planes.put(backend, plane.identifier.lower(), plane)
+    _planes.put(resource_key(backend, plane.identifier.lower()), plane)
     database.data_plane_address = plane.address
     print(f"mysql {plane.identifier}: serving on {plane.address}:{plane.port}", file=sys.stderr)
 
 
 def deleted(backend: Any, identifier: str) -> None:
-    _planes.stop(backend, identifier.lower())
+    _planes.stop(resource_key(backend, identifier.lower()))

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
 import functools
 import hmac
 import socket
@@ -59,7 +58,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from infra.emulator.planes import Planes, ca, enabled, loopback_address, server_tls
+from infra.emulator.planes import Planes, bind, ca, enabled, loopback, resource_key, server_context
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's first byte and TLS handshake
 IDLE_TIMEOUT = 300.0  # seconds a connection may stay silent
@@ -67,7 +66,6 @@ MAX_ARGS = 1 << 20
 MAX_BULK = 64 << 20  # bytes in one argument
 TOKEN_LIFETIME = 900  # seconds: ElastiCache IAM auth tokens are valid for 15 minutes
 CLOCK_SKEW = 300  # seconds a token's date may be ahead of ours
-ADDRESS_TRIES = 8
 
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
@@ -75,7 +73,7 @@ WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n
 
 def address(group_id: str, attempt: int = 0) -> str:
     """The group's loopback address: the same for the same id (and attempt)."""
-    return loopback_address(group_id, attempt)
+    return loopback(group_id, attempt)
 
 
 # --- settings read from the control plane -----------------------------------------------------
@@ -295,10 +293,10 @@ class RedisPlane:
         self.fake = fakeredis.FakeServer(version=_version(group.engine_version))
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self.server = self._bind(group.replication_group_id)
+        self.server = bind(self._server, group.replication_group_id, self.port)
         self.address = str(self.server.server_address[0])
         try:
-            self.tls = server_tls(f"master.{group.replication_group_id}", self.address, ca)
+            self.tls = server_context(f"master.{group.replication_group_id}", self.address, authority=ca)
         except BaseException:
             self.server.server_close()  # no listening socket without its server
             raise
@@ -310,17 +308,10 @@ class RedisPlane:
         )
         self.thread.start()
 
-    def _bind(self, group_id: str) -> _Server:
-        for attempt in range(ADDRESS_TRIES):
-            try:
-                server = _Server((address(group_id, attempt), self.port), _Handler)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                continue
-            server.plane = self
-            return server
-        raise OSError(errno.EADDRINUSE, f"no free loopback address for {group_id} after {ADDRESS_TRIES} tries")
+    def _server(self, where: tuple[str, int]) -> _Server:
+        server = _Server(where, _Handler)
+        server.plane = self
+        return server
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -553,7 +544,7 @@ def created(backend: Any, group: Any) -> None:
     except OSError as exc:  # the API call still succeeds; the probes will say what is missing
         print(f"redis {group.replication_group_id}: no data plane: {exc}", file=sys.stderr)
         return
-    _planes.put(backend, group.replication_group_id, plane)
+    _planes.put(resource_key(backend, group.replication_group_id), plane)
     _report(group, plane.address, plane.port)
     print(f"redis {group.replication_group_id}: serving on {plane.address}:{plane.port}", file=sys.stderr)
 
@@ -561,10 +552,10 @@ def created(backend: Any, group: Any) -> None:
 def changed(backend: Any, group: Any) -> None:
     """Transit encryption or authentication changed: open connections end (new ones meet
     the new settings, which are read per connection)."""
-    plane = _planes.get(backend, group.replication_group_id)
+    plane = _planes.get(resource_key(backend, group.replication_group_id))
     if plane is not None:
         plane.drop_connections()
 
 
 def deleted(backend: Any, group_id: str) -> None:
-    _planes.stop(backend, group_id)
+    _planes.stop(resource_key(backend, group_id))
