@@ -60,6 +60,21 @@ def _failed(output: str) -> set[str]:
     return {line.split("::")[-1].split(" ")[0] for line in output.splitlines() if line.startswith("FAILED")}
 
 
+def _broken_then_restored(
+    outputs: dict, tmp_path, probes: list[str], broken, restored, restored_args: tuple[str, ...] = ()
+) -> tuple:
+    """Run `probes` with the deployment broken (`broken()`), then again after `restored()`:
+    (the broken run's result, the restored run's)."""
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "restored").mkdir()
+    broken()
+    try:
+        result = run_probes("dev", outputs, tmp_path / "broken", probes)
+    finally:
+        restored()
+    return result, run_probes("dev", outputs, tmp_path / "restored", [*probes, *restored_args])
+
+
 def test_dev_applies_probes_clean_and_replans_empty(dev):
     graph, names = dev
     assert len(names) == 10
@@ -115,18 +130,13 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
             ReplicationGroupId=group_id, TransitEncryptionMode=value, ApplyImmediately=True
         )
 
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "restored").mkdir()
-    mode("preferred")
-    try:
-        result = run_probes("dev", outputs, tmp_path / "broken", redis_probes)
-    finally:
-        mode("required")
+    result, restored = _broken_then_restored(
+        outputs, tmp_path, redis_probes, lambda: mode("preferred"), lambda: mode("required")
+    )
     assert result.returncode == 1, result.output[-2000:]
     failed = _failed(result.output)
     assert failed == {"test_a_plaintext_connection_is_refused_or_gets_no_answer"}, result.output[-3000:]
     assert "expected a plaintext PING to be refused or get no answer, found b'-NOAUTH" in result.output
-    restored = run_probes("dev", outputs, tmp_path / "restored", redis_probes)
     assert restored.ok and "7 passed" in restored.summary, restored.output[-2000:]
 
 
@@ -150,19 +160,14 @@ def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(de
             ],
         )
 
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "restored").mkdir()
-    require_secure_transport("0")
-    try:
-        result = run_probes("dev", outputs, tmp_path / "broken", database_probes)
-    finally:
-        require_secure_transport("1")
+    result, restored = _broken_then_restored(
+        outputs, tmp_path, database_probes, lambda: require_secure_transport("0"), lambda: require_secure_transport("1")
+    )
     assert result.returncode == 1, result.output[-2000:]
     failed = _failed(result.output)
     assert failed == {"test_a_login_without_tls_is_refused"}, result.output[-3000:]
     assert "expected a login without TLS to be refused with error 3159" in result.output
     assert "found it logged in and SELECT 1 answered ((1,),)" in result.output
-    restored = run_probes("dev", outputs, tmp_path / "restored", database_probes)
     assert restored.ok and "8 passed" in restored.summary, restored.output[-2000:]
 
 
@@ -192,18 +197,18 @@ def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_w
 
     rules = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["WebACL"]["Rules"]
     assert "AWSManagedRulesSQLiRuleSet" in {r["Name"] for r in rules}
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "restored").mkdir()
-    put([r for r in rules if r["Name"] != "AWSManagedRulesSQLiRuleSet"])
-    try:
-        result = run_probes("dev", outputs, tmp_path / "broken", waf_probes)
-    finally:
-        put(rules)
+    result, restored = _broken_then_restored(
+        outputs,
+        tmp_path,
+        waf_probes,
+        lambda: put([r for r in rules if r["Name"] != "AWSManagedRulesSQLiRuleSet"]),
+        lambda: put(rules),
+        restored_args=("--slow",),
+    )
     assert result.returncode == 1, result.output[-2000:]
     failed = _failed(result.output)
     assert failed == {"test_a_sql_injection_in_the_query_string_is_answered_403"}, result.output[-3000:]
     assert "to be blocked by the web ACL (403), found 404" in result.output
-    restored = run_probes("dev", outputs, tmp_path / "restored", [*waf_probes, "--slow"])
     assert restored.ok and "5 passed" in restored.summary, restored.output[-2000:]
 
 
