@@ -120,8 +120,8 @@ def untracked(node: StackNode) -> list[str]:
     candidates = {arn for arn in found if kind(arn) in kinds and _same(arn) not in held}
     if candidates:
         for sibling in _siblings(s3, bucket, key):
-            candidates -= {_same(arn) for arn in _arns(_instances(_state(s3, bucket, sibling) or {}))}
-    return sorted(arn for arn in candidates if not _key_gone(session, arn))
+            held |= {_same(arn) for arn in _arns(_instances(_state(s3, bucket, sibling) or {}))}
+    return sorted(arn for arn in candidates if _same(arn) not in held and not _key_gone(session, arn))
 
 
 def _key_gone(session: Any, arn: str) -> bool:

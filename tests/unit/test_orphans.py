@@ -99,3 +99,19 @@ def test_what_a_copy_of_the_environment_holds_is_not_named(bucket, tmp_path):
     node = _node(tmp_path, TAGS)
     assert the_copys not in orphans.untracked(node)
     assert len(orphans.untracked(node)) == 1
+
+
+def test_task_definitions_are_compared_by_family_in_a_copys_state_too(bucket, tmp_path):
+    ecs = boto3.client("ecs", region_name=REGION)
+    tags = [{"key": k, "value": v} for k, v in TAGS.items()]
+
+    def revision(family: str) -> str:
+        container = [{"name": "app", "image": "app:1", "memory": 512}]
+        found = ecs.register_task_definition(family=family, containerDefinitions=container, tags=tags)
+        return str(found["taskDefinition"]["taskDefinitionArn"])
+
+    ours, copys_old, copys_new = revision("lms"), revision("lms-pr42"), revision("lms-pr42")
+    _state(ours)
+    _state(copys_new, key="dev-pr42/kms/terraform.tfstate")  # the copy holds its newest revision
+    assert orphans.untracked(_node(tmp_path, TAGS)) == []
+    assert copys_old.endswith(":1") and copys_new.endswith(":2")
