@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from infra.config import EnvConfig, load_environment
+from infra.emulator.launcher import EMULATED_VARIABLE
 
 T = TypeVar("T")
 
@@ -121,6 +122,26 @@ def elasticache_iam_token(group_id: str, user_id: str, region: str, credentials:
         region_name=region,
     )
     return url.removeprefix("https://")
+
+
+def ca_bundle() -> str | None:
+    """The CA the SDKs trust (AWS_CA_BUNDLE: the emulator's), else the system store."""
+    return os.environ.get("AWS_CA_BUNDLE") or None
+
+
+def reachable(what: str, host: str, port: int, *, timeout: float, log_hint: str, unreachable: str) -> None:
+    """Connect once to `what` at host:port. On the emulator, no answer fails the probe (its
+    data plane should answer; the emulator's log says why, under `log_hint`); on AWS it skips
+    it, saying from where to run the probes (`unreachable`)."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        if os.environ.get(EMULATED_VARIABLE):
+            pytest.fail(
+                f"{what} {host}:{port}: expected the emulator's data plane to accept connections, found {exc} "
+                f"(the emulator's log, .infra/emulator/moto.log, says why: look for '{log_hint}')"
+            )
+        pytest.skip(f"{what} {host}:{port} is not reachable from this machine ({exc}): {unreachable}")
 
 
 def expect(found: object, expected: object, what: str) -> None:

@@ -11,16 +11,13 @@ does not answer there is a failure, not a skip.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import ssl
 from typing import Any
 
 import pymysql
 import pytest
 
-from infra.emulator.launcher import EMULATED_VARIABLE
-from tests.post_apply.conftest import expect
+from tests.post_apply.conftest import ca_bundle, expect, reachable
 
 SECURE_TRANSPORT_REQUIRED = 3159  # MySQL's ER_SECURE_TRANSPORT_REQUIRED
 
@@ -73,20 +70,15 @@ TIMEOUT = 5.0
 def endpoint(instance) -> tuple[str, int]:
     """The instance's endpoint, if this machine can reach it."""
     host, port = instance["Endpoint"]["Address"], int(instance["Endpoint"]["Port"])
-    try:
-        socket.create_connection((host, port), timeout=TIMEOUT).close()
-    except OSError as exc:
-        if os.environ.get(EMULATED_VARIABLE):
-            pytest.fail(
-                f"MySQL endpoint {host}:{port}: expected the emulator's data plane to accept connections, found "
-                f"{exc} (the emulator's log, .infra/emulator/moto.log, says why: look for "
-                f"'mysql {instance['DBInstanceIdentifier']}')"
-            )
-        pytest.skip(
-            f"MySQL endpoint {host}:{port} is not reachable from this machine ({exc}): RDS answers only inside "
-            "its VPC. Run `infra probe` from a host in the VPC whose security group the database admits (as it "
-            "admits the LMS) to probe TLS and sign-in."
-        )
+    reachable(
+        "MySQL endpoint",
+        host,
+        port,
+        timeout=TIMEOUT,
+        log_hint=f"mysql {instance['DBInstanceIdentifier']}",
+        unreachable="RDS answers only inside its VPC. Run `infra probe` from a host in the VPC whose security group "
+        "the database admits (as it admits the LMS) to probe TLS and sign-in.",
+    )
     return host, port
 
 
@@ -98,32 +90,28 @@ def master(aws, outputs) -> tuple[str, str]:
     return fields["username"], fields["password"]
 
 
-def _ca_bundle() -> str | None:
-    """The CA the SDKs trust (AWS_CA_BUNDLE: the emulator's), else the system store (which
-    must then hold the RDS CA bundle, as it does on hosts set up for RDS)."""
-    return os.environ.get("AWS_CA_BUNDLE") or None
-
-
-def _connect(host: str, port: int, user: str, password: str, *, tls: bool) -> pymysql.Connection:
-    options: dict[str, Any] = (
-        {"ssl": ssl.create_default_context(cafile=_ca_bundle())} if tls else {"ssl_disabled": True}
-    )
-    return pymysql.connect(
-        host=host, port=port, user=user, password=password, connect_timeout=TIMEOUT, read_timeout=TIMEOUT, **options
-    )
+def _select_1(host: str, port: int, user: str, password: str, *, tls: bool) -> Any:
+    """Log in (with TLS verified, or without TLS) and answer `SELECT 1`."""
+    options: dict[str, Any] = {"ssl": ssl.create_default_context(cafile=ca_bundle())} if tls else {"ssl_disabled": True}
+    with (
+        pymysql.connect(
+            host=host, port=port, user=user, password=password, connect_timeout=TIMEOUT, read_timeout=TIMEOUT, **options
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT 1")
+        return cursor.fetchall()
 
 
 def test_a_tls_login_with_the_managed_master_secret_answers_select_1(endpoint, master):
     host, port = endpoint
     user, password = master
     try:
-        with _connect(host, port, user, password, tls=True) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            answer = cursor.fetchall()
+        answer = _select_1(host, port, user, password, tls=True)
     except pymysql.MySQLError as exc:
         pytest.fail(
             f"MySQL {host}:{port}: expected a TLS login as {user} (the RDS-managed secret's current password, "
-            f"certificate verified against {_ca_bundle() or 'the system store'}) then SELECT 1 to answer 1, "
+            f"certificate verified against {ca_bundle() or 'the system store'}) then SELECT 1 to answer 1, "
             f"found: {exc!r}"
         )
     expect(answer, ((1,),), f"MySQL {host}:{port}: SELECT 1 after a TLS login as {user}")
@@ -133,9 +121,7 @@ def test_a_login_without_tls_is_refused(endpoint, master):
     host, port = endpoint
     user, password = master
     try:
-        with _connect(host, port, user, password, tls=False) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            answer = cursor.fetchall()
+        answer = _select_1(host, port, user, password, tls=False)
     except pymysql.OperationalError as exc:
         assert exc.args[0] == SECURE_TRANSPORT_REQUIRED, (
             f"MySQL {host}:{port}: expected a login without TLS to be refused with error "

@@ -9,7 +9,6 @@ does not answer there is a failure, not a skip.
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 
@@ -18,8 +17,7 @@ import pytest
 import redis
 from botocore.credentials import Credentials
 
-from infra.emulator.launcher import EMULATED_VARIABLE
-from tests.post_apply.conftest import elasticache_iam_token, expect
+from tests.post_apply.conftest import ca_bundle, elasticache_iam_token, expect, reachable
 
 TIMEOUT = 5.0
 
@@ -60,26 +58,16 @@ def endpoint(group) -> tuple[str, int]:
     """The primary endpoint, if this machine can reach it."""
     address = group["NodeGroups"][0]["PrimaryEndpoint"]
     host, port = address["Address"], int(address["Port"])
-    try:
-        socket.create_connection((host, port), timeout=TIMEOUT).close()
-    except OSError as exc:
-        if os.environ.get(EMULATED_VARIABLE):
-            pytest.fail(
-                f"Redis primary endpoint {host}:{port}: expected the emulator's data plane to accept connections, "
-                f"found {exc} (the emulator's log, .infra/emulator/moto.log, says why: look for "
-                f"'redis {group['ReplicationGroupId']}')"
-            )
-        pytest.skip(
-            f"Redis primary endpoint {host}:{port} is not reachable from this machine ({exc}): ElastiCache answers "
-            "only inside its VPC. Run `infra probe` from a host in the VPC whose security group the cache admits "
-            "(as it admits the LMS) to probe TLS and sign-in."
-        )
+    reachable(
+        "Redis primary endpoint",
+        host,
+        port,
+        timeout=TIMEOUT,
+        log_hint=f"redis {group['ReplicationGroupId']}",
+        unreachable="ElastiCache answers only inside its VPC. Run `infra probe` from a host in the VPC whose security "
+        "group the cache admits (as it admits the LMS) to probe TLS and sign-in.",
+    )
     return host, port
-
-
-def _ca_bundle() -> str | None:
-    """The CA the SDKs trust (AWS_CA_BUNDLE: the emulator's), else the system store."""
-    return os.environ.get("AWS_CA_BUNDLE") or None
 
 
 def _client(host: str, port: int, username: str, password: str) -> redis.Redis:
@@ -87,7 +75,7 @@ def _client(host: str, port: int, username: str, password: str) -> redis.Redis:
         host=host,
         port=port,
         ssl=True,
-        ssl_ca_certs=_ca_bundle(),
+        ssl_ca_certs=ca_bundle(),
         ssl_check_hostname=True,
         username=username,
         password=password,
@@ -98,7 +86,7 @@ def _client(host: str, port: int, username: str, password: str) -> redis.Redis:
 
 def test_a_tls_handshake_succeeds_and_the_certificate_verifies(endpoint):
     host, port = endpoint
-    context = ssl.create_default_context(cafile=_ca_bundle())
+    context = ssl.create_default_context(cafile=ca_bundle())
     try:
         with (
             socket.create_connection((host, port), timeout=TIMEOUT) as raw,
@@ -108,7 +96,7 @@ def test_a_tls_handshake_succeeds_and_the_certificate_verifies(endpoint):
     except (ssl.SSLError, OSError) as exc:
         pytest.fail(
             f"Redis {host}:{port}: expected a TLS handshake with a certificate valid for {host} "
-            f"(trusting {_ca_bundle() or 'the system store'}), found: {exc}"
+            f"(trusting {ca_bundle() or 'the system store'}), found: {exc}"
         )
     assert version in ("TLSv1.2", "TLSv1.3"), f"Redis {host}:{port}: expected TLS 1.2 or newer, found {version}"
 

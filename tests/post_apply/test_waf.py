@@ -18,24 +18,16 @@ from this machine's address, which the rule then blocks for some minutes.
 from __future__ import annotations
 
 import http.client
-import os
-import socket
 import ssl
 import time
 
 import pytest
 
-from infra.emulator.launcher import EMULATED_VARIABLE
-from tests.post_apply.conftest import HttpsTo
+from tests.post_apply.conftest import HttpsTo, ca_bundle, reachable
 
 TIMEOUT = 10.0
 BROWSER = {"User-Agent": "Mozilla/5.0 (compatible; infra-probe)", "Accept": "text/html"}
 BURST_SECONDS = 180.0  # the rate probe stops by itself after this long
-
-
-def _ca_bundle() -> str | None:
-    """The CA the SDKs trust (AWS_CA_BUNDLE: the emulator's), else the system store."""
-    return os.environ.get("AWS_CA_BUNDLE") or None
 
 
 @pytest.fixture(scope="module")
@@ -47,25 +39,21 @@ def site(cfg) -> str:
 def alb(outputs) -> str:
     """The ALB's DNS name, if this machine can reach its HTTPS listener."""
     address = outputs["alb_dns_name"]
-    try:
-        socket.create_connection((address, 443), timeout=TIMEOUT).close()
-    except OSError as exc:
-        if os.environ.get(EMULATED_VARIABLE):
-            pytest.fail(
-                f"ALB {address}:443: expected the emulator's ALB data plane to accept connections, found {exc} "
-                "(the emulator's log, .infra/emulator/moto.log, says why: look for 'alb ')"
-            )
-        pytest.skip(
-            f"ALB {address}:443 is not reachable from this machine ({exc}): run `infra probe` from a host the ALB "
-            "admits (it is internet-facing and admits 443 from anywhere: check its scheme, security group and "
-            "this network's egress)."
-        )
+    reachable(
+        "ALB",
+        address,
+        443,
+        timeout=TIMEOUT,
+        log_hint="alb ",
+        unreachable="run `infra probe` from a host the ALB admits (it is internet-facing and admits 443 from "
+        "anywhere: check its scheme, security group and this network's egress).",
+    )
     return str(address)
 
 
 def status(alb: str, site: str, target: str, headers: dict[str, str] | None = None) -> int:
     """The HTTP status the ALB answers to GET https://<site><target> (sent to `alb`)."""
-    connection = HttpsTo(alb, site, ca=_ca_bundle(), timeout=TIMEOUT)
+    connection = HttpsTo(alb, site, ca=ca_bundle(), timeout=TIMEOUT)
     try:
         connection.request("GET", target, headers={**BROWSER, **(headers or {})})
         response = connection.getresponse()
@@ -74,7 +62,7 @@ def status(alb: str, site: str, target: str, headers: dict[str, str] | None = No
     except ssl.SSLError as exc:
         pytest.fail(
             f"ALB {alb}: expected a TLS handshake with a certificate valid for {site} "
-            f"(trusting {_ca_bundle() or 'the system store'}), found: {exc}"
+            f"(trusting {ca_bundle() or 'the system store'}), found: {exc}"
         )
     finally:
         connection.close()
@@ -117,7 +105,7 @@ def test_the_rate_rule_blocks_a_burst_from_one_address(alb, site, cfg):
     limit = cfg.components.edge.rate_limit_per_5_minutes
     budget, deadline = limit * 3 // 2 + 100, time.monotonic() + BURST_SECONDS
     sent, last = 0, 0
-    connection = HttpsTo(alb, site, ca=_ca_bundle(), timeout=TIMEOUT)
+    connection = HttpsTo(alb, site, ca=ca_bundle(), timeout=TIMEOUT)
     try:
         while time.monotonic() < deadline and last != 403:
             if sent >= budget:
