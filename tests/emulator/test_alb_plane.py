@@ -59,12 +59,6 @@ def rate_rule(limit: int, priority: int = 10) -> dict:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[launcher.Emulator]:
-    with launcher.running("123456789012", REGION, fresh=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def network(emulator) -> list[str]:
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
@@ -82,14 +76,10 @@ def certificate(emulator) -> str:
     ]
 
 
-def make_alb(network: list[str], certificate: str) -> tuple[str, str, str]:
-    """An ALB with an HTTPS listener as modules/edge makes it: (its ARN, DNS name, listener ARN)."""
-    elbv2 = boto3.client("elbv2", region_name=REGION)
-    lb = elbv2.create_load_balancer(Name=f"alb-{uuid.uuid4().hex[:8]}", Subnets=network, Type="application")[
-        "LoadBalancers"
-    ][0]
-    listener = elbv2.create_listener(
-        LoadBalancerArn=lb["LoadBalancerArn"],
+def https_listener(lb_arn: str, certificate: str, status: str = "404", body: str = "not found") -> str:
+    """An HTTPS listener on 443 as modules/edge makes it, answering a fixed response: its ARN."""
+    listener = boto3.client("elbv2", region_name=REGION).create_listener(
+        LoadBalancerArn=lb_arn,
         Protocol="HTTPS",
         Port=443,
         SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -97,11 +87,20 @@ def make_alb(network: list[str], certificate: str) -> tuple[str, str, str]:
         DefaultActions=[
             {
                 "Type": "fixed-response",
-                "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"},
+                "FixedResponseConfig": {"StatusCode": status, "ContentType": "text/plain", "MessageBody": body},
             }
         ],
     )["Listeners"][0]
-    return lb["LoadBalancerArn"], lb["DNSName"], listener["ListenerArn"]
+    return str(listener["ListenerArn"])
+
+
+def make_alb(network: list[str], certificate: str) -> tuple[str, str, str]:
+    """An ALB with an HTTPS listener as modules/edge makes it: (its ARN, DNS name, listener ARN)."""
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    lb = elbv2.create_load_balancer(Name=f"alb-{uuid.uuid4().hex[:8]}", Subnets=network, Type="application")[
+        "LoadBalancers"
+    ][0]
+    return lb["LoadBalancerArn"], lb["DNSName"], https_listener(lb["LoadBalancerArn"], certificate)
 
 
 @pytest.fixture(scope="module")
@@ -209,20 +208,7 @@ def test_nothing_listens_after_the_listener_or_the_alb_is_deleted(network, certi
     elbv2.delete_listener(ListenerArn=listener)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((dns_name, 443), timeout=5).close()
-    make_listener = elbv2.create_listener(
-        LoadBalancerArn=arn,
-        Protocol="HTTPS",
-        Port=443,
-        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
-        Certificates=[{"CertificateArn": certificate}],
-        DefaultActions=[
-            {
-                "Type": "fixed-response",
-                "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "ok"},
-            }
-        ],
-    )
-    assert make_listener["Listeners"][0]["ListenerArn"]
+    assert https_listener(arn, certificate, status="200", body="ok")
     assert get(dns_name) == (200, b"ok")
     elbv2.delete_load_balancer(LoadBalancerArn=arn)
     with pytest.raises(ConnectionRefusedError):

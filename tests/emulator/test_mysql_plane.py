@@ -24,12 +24,6 @@ REGION = "sa-east-1"
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[launcher.Emulator]:
-    with launcher.running("123456789012", REGION, fresh=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def rds(emulator):
     client = boto3.client("rds", region_name=REGION)
     for name, value in (("tls-only", "1"), ("tls-optional", "0")):

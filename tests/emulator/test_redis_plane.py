@@ -26,12 +26,6 @@ APP = "app-user"
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[launcher.Emulator]:
-    with launcher.running("123456789012", REGION, fresh=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def ec(emulator):
     client = boto3.client("elasticache", region_name=REGION)
     client.create_user(
