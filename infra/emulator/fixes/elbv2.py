@@ -25,22 +25,15 @@ def _create_load_balancer(stock: Any) -> Any:
     return create_load_balancer
 
 
-def _create_listener(stock: Any) -> Any:
-    def create_listener(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _listener_changed(stock: Any) -> Any:
+    """CreateListener and ModifyListener: the listener, as it now is, is served (again)."""
+
+    def changed(self: Any, *args: Any, **kwargs: Any) -> Any:
         listener = stock(self, *args, **kwargs)
         alb_plane.listener_changed(listener)
         return listener
 
-    return create_listener
-
-
-def _modify_listener(stock: Any) -> Any:
-    def modify_listener(self: Any, *args: Any, **kwargs: Any) -> Any:
-        listener = stock(self, *args, **kwargs)
-        alb_plane.listener_changed(listener)
-        return listener
-
-    return modify_listener
+    return changed
 
 
 def _delete_listener(stock: Any) -> Any:
@@ -65,8 +58,8 @@ def apply() -> None:
 
     for name, wrap in (
         ("create_load_balancer", _create_load_balancer),
-        ("create_listener", _create_listener),
-        ("modify_listener", _modify_listener),
+        ("create_listener", _listener_changed),
+        ("modify_listener", _listener_changed),
         ("delete_listener", _delete_listener),
         ("delete_load_balancer", _delete_load_balancer),
     ):
