@@ -7,7 +7,9 @@ command) keeps retrying: the provider retries a refused connection with back-off
 with it, so nothing is left to save: while a Terraform runs against the emulator
 (`INFRA_EMULATED` and `AWS_ENDPOINT_URL` in its environment), a thread knocks on the
 endpoint's port every second; after MISSES refused knocks in a row it ends Terraform's process
-group at once, and no other Terraform starts against that endpoint in this run.
+group at once, and no other Terraform starts against that endpoint in this run. Only an
+emulator that answered when the command started is watched: an environment that still names
+an emulator stopped earlier (a command that does not reach AWS, such as `validate`) is not.
 
 Only the emulator is watched. Against AWS, an endpoint that does not answer is a network
 fault to retry, not a lost account.
@@ -74,6 +76,9 @@ def watching(endpoint: str | None, process_group: int) -> Iterator[None]:
         yield
         return
     host, port = _address(endpoint)
+    if not _answers(host, port):  # not there when the command started: nothing to lose (a stale endpoint)
+        yield
+        return
     done = threading.Event()
 
     def knock() -> None:

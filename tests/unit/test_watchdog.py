@@ -29,23 +29,41 @@ def _own_records(monkeypatch):
     monkeypatch.setattr(watchdog, "_gone", {})  # what these tests see gone stays here
 
 
-def test_a_refusing_emulator_ends_the_watched_process_group_and_later_runs_are_told():
-    endpoint = f"https://127.0.0.1:{_closed_port()}"
+def test_an_emulator_that_goes_away_ends_the_watched_process_group_and_later_runs_are_told():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = int(server.getsockname()[1])
+    endpoint = f"https://127.0.0.1:{port}"
     proc = _sleeper()
     try:
         with watchdog.watching(endpoint, proc.pid):
+            server.close()  # the emulator goes away while the command runs
             assert proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 10) == -9
     finally:
         proc.kill()
         proc.wait()
-    port = int(endpoint.rsplit(":", 1)[1])
     seen = watchdog.gone(endpoint)
     assert seen is not None and seen.startswith(f"nothing answers on port {port} since ")
     assert watchdog.gone("https://127.0.0.1:1") is None  # another endpoint (a new emulator) is not gone
-    with socket.socket() as server:  # a new emulator on the same port: not gone
-        server.bind(("127.0.0.1", port))
-        server.listen(1)
+    with socket.socket() as again:  # a new emulator on the same port: not gone
+        again.bind(("127.0.0.1", port))
+        again.listen(1)
         assert watchdog.gone(endpoint) is None
+
+
+def test_an_endpoint_gone_before_the_command_started_is_not_watched():
+    """A stale environment (an emulator stopped earlier) and a command that does not need it."""
+    endpoint = f"https://127.0.0.1:{_closed_port()}"
+    proc = _sleeper()
+    try:
+        with watchdog.watching(endpoint, proc.pid), suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 2)
+        assert proc.poll() is None, "a command whose endpoint was already gone was ended"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert watchdog.gone(endpoint) is None
 
 
 def test_an_answering_emulator_is_left_alone():
