@@ -32,6 +32,7 @@ ACCESS_KEY_ID = SECRET_ACCESS_KEY = "emulator"
 # Set in the emulator's process only: where the CA that issues the data planes' certificates is.
 DATA_PLANE_CA = "INFRA_DATA_PLANE_CA"
 DATA_PLANE_CA_KEY = "INFRA_DATA_PLANE_CA_KEY"
+SELF_ENDPOINT = "INFRA_EMULATOR_ENDPOINT"  # the emulator's own URL, for the tasks it runs
 # Credentials that would point clients at a real account: removed while emulating.
 UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
 
@@ -139,6 +140,7 @@ def start(account_id: str, region: str, *, fresh: bool = False) -> Emulator:
         "PYTHONPATH": str(REPO),
         DATA_PLANE_CA: str(CERT_FILE),
         DATA_PLANE_CA_KEY: str(KEY_FILE),
+        SELF_ENDPOINT: f"https://127.0.0.1:{port}",
     }
     log = LOG_FILE.open("w")
     proc = subprocess.Popen(

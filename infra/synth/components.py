@@ -203,6 +203,11 @@ def build_lms(stack: InfraStack, cfg: EnvConfig, built: Built) -> Lms:
     stack.export("ecs_cluster_name", lms.cluster_name, "LMS cluster")
     stack.export("ecs_service_name", lms.service_name, "LMS service")
     stack.export("lms_task_definition_arn", lms.task_definition_arn, "LMS task definition")
+    stack.export("lms_security_group_id", lms.security_group_id, "The LMS tasks' security group")
+    stack.export("lms_log_group", lms.log_group_name, "The LMS's log group (the probe task logs there too)")
+    stack.export("probe_task_family", lms.probe.family, "In-VPC probe task, in the LMS's place (infra probe)")
+    stack.export("probe_network_task_family", lms.probe.network_family, "In-VPC probe task without EFS")
+    stack.export("probe_outside_group_id", lms.probe.outside_group_id, "A security group no data store admits")
     return lms
 
 

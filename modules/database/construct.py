@@ -63,6 +63,7 @@ class Database(DataStore):
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseProps) -> None:
         super().__init__(scope, construct_id, label=props.label)
         label = props.label
+        self._key_arn = props.key.arn
         major, minor = rules.mysql_engine_version(props.engine_version)
         family = f"mysql{major}.{minor}"
         subnets = aws.db_subnet_group.DbSubnetGroup(
@@ -166,3 +167,8 @@ class Database(DataStore):
     @property
     def master_secret_arn(self) -> str:
         return cast(str, self.instance.master_user_secret.get(0).secret_arn)
+
+    @property
+    def master_secret_key_arn(self) -> str:
+        """The KMS key the master secret is encrypted with (a reader needs kms:Decrypt on it)."""
+        return cast(str, self._key_arn)

@@ -14,6 +14,7 @@ from modules.common.label import Label
 from modules.common.security import allow_out, reach
 from modules.database import Database
 from modules.edge import Edge
+from modules.lms.probe import ProbeTask
 from modules.network import Network
 from modules.redis import Redis
 from modules.storage import Storage
@@ -76,6 +77,7 @@ class Lms(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: LmsProps) -> None:
         super().__init__(scope, construct_id)
         label, dep = props.label, props.deployment
+        self._props = props
         self.security_group = props.network.tier_security_group("lms")
         secret = aws.data_aws_secretsmanager_secret.DataAwsSecretsmanagerSecret(
             self, "DbCredentials", name=props.db_secret_name
@@ -164,18 +166,7 @@ class Lms(Construct):
             runtime_platform=aws.ecs_task_definition.EcsTaskDefinitionRuntimePlatform(
                 operating_system_family="LINUX", cpu_architecture="X86_64"
             ),
-            volume=[
-                aws.ecs_task_definition.EcsTaskDefinitionVolume(
-                    name="content",
-                    efs_volume_configuration=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfiguration(
-                        file_system_id=props.storage.file_system_id,
-                        transit_encryption="ENABLED",
-                        authorization_config=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
-                            access_point_id=props.storage.access_point_id, iam="ENABLED"
-                        ),
-                    ),
-                )
-            ],
+            volume=[self.content_volume()],
             container_definitions=self._containers(props, secret.arn),
             tags=label.name_tag("lms-task"),
         )
@@ -243,6 +234,21 @@ class Lms(Construct):
             tags=label.name_tag("svc-lms"),
         )
         self._scaling(props)
+        self.probe = ProbeTask(self, "Probe", lms=self, props=props, content_path=CONTENT_PATH)
+
+    def content_volume(self) -> aws.ecs_task_definition.EcsTaskDefinitionVolume:
+        """Course content: the EFS access point, mounted with TLS and IAM authorisation."""
+        storage = self._props.storage
+        return aws.ecs_task_definition.EcsTaskDefinitionVolume(
+            name="content",
+            efs_volume_configuration=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfiguration(
+                file_system_id=storage.file_system_id,
+                transit_encryption="ENABLED",
+                authorization_config=aws.ecs_task_definition.EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
+                    access_point_id=storage.access_point_id, iam="ENABLED"
+                ),
+            ),
+        )
 
     def _containers(self, props: LmsProps, secret_arn: str) -> str:
         options = {
@@ -343,6 +349,14 @@ class Lms(Construct):
     @property
     def task_definition_arn(self) -> str:
         return cast(str, self.task_definition.arn)
+
+    @property
+    def log_group_name(self) -> str:
+        return cast(str, self.log_group.name)
+
+    @property
+    def security_group_id(self) -> str:
+        return cast(str, self.security_group.id)
 
     @property
     def target_group_arn_suffix(self) -> str:

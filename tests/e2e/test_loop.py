@@ -118,12 +118,13 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
 
 def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferred(dev, tmp_path):
     """Let the cache take plaintext too (mode `preferred`): the data plane answers a plaintext
-    PING, so the plaintext probe, and only it, fails; back to `required`, it passes again."""
+    PING, so the plaintext probes (the runner's and the in-VPC task's), and only they, fail;
+    back to `required`, they pass again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
     group_id = {k: v for values in outputs.values() for k, v in values.items()}["redis_replication_group_id"]
     elasticache = boto3.client("elasticache", region_name="sa-east-1")
-    redis_probes = ["-p", "no:randomly", "-k", "test_redis"]
+    redis_probes = ["-p", "no:randomly", "-k", "test_redis or test_in_vpc"]
 
     def mode(value: str) -> None:
         elasticache.modify_replication_group(
@@ -135,22 +136,29 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
     )
     assert result.returncode == 1, result.output[-2000:]
     failed = _failed(result.output)
-    assert failed == {"test_a_plaintext_connection_is_refused_or_gets_no_answer"}, result.output[-3000:]
+    assert failed == {
+        "test_a_plaintext_connection_is_refused_or_gets_no_answer",
+        "test_from_the_lms_group[redis.plaintext]",
+    }, result.output[-3000:]
     assert "expected a plaintext PING to be refused or get no answer, found b'-NOAUTH" in result.output
-    assert restored.ok and "7 passed" in restored.summary, restored.output[-2000:]
+    assert (
+        "expected no answer to a plaintext PING (the connection refused or closed), found answered b'-NOAUTH"
+        in result.output
+    )
+    assert restored.ok and "19 passed" in restored.summary, restored.output[-2000:]
 
 
 def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(dev, tmp_path):
     """Turn require_secure_transport off in the instance's parameter group (ModifyDBParameterGroup,
-    as an operator would): a login without TLS is let in, so that probe, and only it, fails;
-    back on, every database probe passes again."""
+    as an operator would): a login without TLS is let in, so those probes (the runner's and
+    the in-VPC task's), and only they, fail; back on, every database probe passes again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
     identifier = {k: v for values in outputs.values() for k, v in values.items()}["db_instance_identifier"]
     rds = boto3.client("rds", region_name="sa-east-1")
     instance = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     group = instance["DBParameterGroups"][0]["DBParameterGroupName"]
-    database_probes = ["-p", "no:randomly", "-k", "test_database"]
+    database_probes = ["-p", "no:randomly", "-k", "test_database or test_in_vpc"]
 
     def require_secure_transport(value: str) -> None:
         rds.modify_db_parameter_group(
@@ -165,22 +173,21 @@ def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(de
     )
     assert result.returncode == 1, result.output[-2000:]
     failed = _failed(result.output)
-    assert failed == {"test_a_login_without_tls_is_refused"}, result.output[-3000:]
+    assert failed == {"test_a_login_without_tls_is_refused", "test_from_the_lms_group[mysql.plaintext]"}, result.output[
+        -3000:
+    ]
     assert "expected a login without TLS to be refused with error 3159" in result.output
     assert "found it logged in and SELECT 1 answered ((1,),)" in result.output
-    assert restored.ok and "8 passed" in restored.summary, restored.output[-2000:]
+    assert "found a login without TLS was let in" in result.output
+    assert restored.ok and "20 passed" in restored.summary, restored.output[-2000:]
 
 
-def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_web_acl(dev, tmp_path):
-    """Take AWSManagedRulesSQLiRuleSet out of the web ACL (UpdateWebACL with its lock
-    token): the ALB data plane lets SQL injection through, so the SQLi probe, and only it,
-    fails; put back, every WAF probe passes, the rate rule's burst (--slow) too."""
-    graph, names = dev
-    outputs = operations.outputs(graph, names)
+def _web_acl_rules(outputs: dict) -> tuple[list[dict], object]:
+    """The web ACL's rules now, and a function that puts a list of rules in their place
+    (UpdateWebACL with its lock token, as an operator would)."""
     acl_arn = {k: v for values in outputs.values() for k, v in values.items()}["web_acl_arn"]
     name, acl_id = acl_arn.rsplit("/", 2)[1:]
     wafv2 = boto3.client("wafv2", region_name="sa-east-1")
-    waf_probes = ["-p", "no:randomly", "-k", "test_waf.py"]
 
     def put(rules: list[dict]) -> None:
         current = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)
@@ -195,7 +202,17 @@ def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_w
             LockToken=current["LockToken"],
         )
 
-    rules = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["WebACL"]["Rules"]
+    return wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["WebACL"]["Rules"], put
+
+
+def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_web_acl(dev, tmp_path):
+    """Take AWSManagedRulesSQLiRuleSet out of the web ACL (UpdateWebACL with its lock
+    token): the ALB data plane lets SQL injection through, so the SQLi probe, and only it,
+    fails; put back, every WAF probe passes, the rate rule's burst (--slow) too."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    rules, put = _web_acl_rules(outputs)
+    waf_probes = ["-p", "no:randomly", "-k", "test_waf.py"]
     assert "AWSManagedRulesSQLiRuleSet" in {r["Name"] for r in rules}
     result, restored = _broken_then_restored(
         outputs,
@@ -210,6 +227,125 @@ def test_the_waf_sqli_probe_fails_when_the_sqli_rule_group_is_removed_from_the_w
     assert failed == {"test_a_sql_injection_in_the_query_string_is_answered_403"}, result.output[-3000:]
     assert "to be blocked by the web ACL (403), found 404" in result.output
     assert restored.ok and "5 passed" in restored.summary, restored.output[-2000:]
+
+
+def test_the_waf_rate_probe_fails_when_the_rate_limit_is_raised(dev, tmp_path):
+    """Raise the rate-based rule's limit a hundredfold: the burst the probe sends (sized by
+    the layers' limit) is no longer blocked, so the rate probe, and only it, fails; put
+    back, it passes."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    rules, put = _web_acl_rules(outputs)
+    [rate] = [r for r in rules if "RateBasedStatement" in r["Statement"]]
+    raised = json.loads(json.dumps(rate))
+    raised["Statement"]["RateBasedStatement"]["Limit"] *= 100
+    rate_probe = ["-p", "no:randomly", "-k", "test_the_rate_rule", "--slow"]
+    result, restored = _broken_then_restored(
+        outputs, tmp_path, rate_probe, lambda: put([raised if r is rate else r for r in rules]), lambda: put(rules)
+    )
+    assert result.returncode == 1, result.output[-2000:]
+    assert _failed(result.output) == {"test_the_rate_rule_blocks_a_burst_from_one_address"}, result.output[-3000:]
+    assert "to block a burst, found 404" in result.output
+    assert restored.ok and "1 passed" in restored.summary, restored.output[-2000:]
+
+
+IN_VPC = ["-p", "no:randomly", "-k", "test_in_vpc"]
+
+
+def test_the_efs_owner_probe_fails_when_the_access_point_has_another_posix_user(dev, tmp_path):
+    """An access point with another POSIX user (uid 4242) on the content file system, and a
+    revision of the probe task that mounts through it (what replacing the access point does):
+    what the task writes belongs to 4242, so the owner probe, and only it, fails; with that
+    revision deregistered and the access point deleted, every in-VPC probe passes again."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    efs = boto3.client("efs", region_name="sa-east-1")
+    ecs = boto3.client("ecs", region_name="sa-east-1")
+    current = ecs.describe_task_definition(taskDefinition=merged["probe_task_family"])["taskDefinition"]
+    made: dict[str, str] = {}
+
+    def broken() -> None:
+        made["point"] = efs.create_access_point(
+            FileSystemId=merged["efs_file_system_id"],
+            PosixUser={"Uid": 4242, "Gid": 4242},
+            RootDirectory={
+                "Path": "/probe-other-user",
+                "CreationInfo": {"OwnerUid": 4242, "OwnerGid": 4242, "Permissions": "750"},
+            },
+        )["AccessPointId"]
+        volumes = json.loads(json.dumps(current["volumes"]))
+        for volume in volumes:
+            if "efsVolumeConfiguration" in volume:
+                volume["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"] = made["point"]
+        keep = (
+            "family",
+            "taskRoleArn",
+            "executionRoleArn",
+            "networkMode",
+            "containerDefinitions",
+            "requiresCompatibilities",
+            "cpu",
+            "memory",
+        )
+        made["revision"] = ecs.register_task_definition(**{k: current[k] for k in keep}, volumes=volumes)[
+            "taskDefinition"
+        ]["taskDefinitionArn"]
+
+    def restored() -> None:
+        ecs.deregister_task_definition(taskDefinition=made["revision"])
+        efs.delete_access_point(AccessPointId=made["point"])
+
+    result, restored_run = _broken_then_restored(outputs, tmp_path, IN_VPC, broken, restored)
+    assert result.returncode == 1, result.output[-2000:]
+    assert _failed(result.output) == {"test_from_the_lms_group[efs.owner]"}, result.output[-3000:]
+    assert "found owner 4242:4242" in result.output
+    assert restored_run.ok, restored_run.output[-2000:]
+
+
+def test_the_in_vpc_redis_probes_fail_when_the_caches_ingress_rule_for_the_lms_is_removed(dev, tmp_path):
+    """Revoke the cache's ingress rule that admits the LMS's group (as a hand-made change
+    would): the Redis plane drops the probe task's connections, so the in-VPC Redis probes
+    that need a connection fail, and nothing else; Terraform puts the rule back."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    ec2 = boto3.client("ec2", region_name="sa-east-1")
+    group = boto3.client("elasticache", region_name="sa-east-1").describe_replication_groups(
+        ReplicationGroupId=merged["redis_replication_group_id"]
+    )["ReplicationGroups"][0]
+    cache_groups = [
+        g["SecurityGroupId"]
+        for g in boto3.client("elasticache", region_name="sa-east-1").describe_cache_clusters(
+            CacheClusterId=group["MemberClusters"][0]
+        )["CacheClusters"][0]["SecurityGroups"]
+    ]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": cache_groups}])[
+        "SecurityGroupRules"
+    ]
+    from_lms = [
+        r
+        for r in rules
+        if not r["IsEgress"] and r.get("ReferencedGroupInfo", {}).get("GroupId") == merged["lms_security_group_id"]
+    ]
+    assert len(from_lms) == 1, rules
+    ec2.revoke_security_group_ingress(
+        GroupId=from_lms[0]["GroupId"], SecurityGroupRuleIds=[from_lms[0]["SecurityGroupRuleId"]]
+    )
+    try:
+        result = run_probes("dev", outputs, tmp_path, IN_VPC)
+    finally:
+        healed = operations.apply(graph, ["dev-redis"], run_dir=tmp_path / "heal")
+    assert {o.stack: o.detail for o in healed} == {"dev-redis": "applied +1"}
+    assert result.returncode == 1, result.output[-2000:]
+    assert _failed(result.output) == {
+        "test_from_the_lms_group[redis.tls]",
+        "test_from_the_lms_group[redis.login]",
+        "test_from_the_lms_group[redis.wrong_token]",
+    }, result.output[-3000:]
+    (tmp_path / "restored").mkdir()
+    restored = run_probes("dev", outputs, tmp_path / "restored", IN_VPC)
+    assert restored.ok, restored.output[-2000:]
 
 
 def test_drift_made_outside_terraform_is_found_and_reported(dev):

@@ -458,6 +458,67 @@ def test_with_our_fix_the_service_keeps_them():
     assert service["availabilityZoneRebalancing"] == "DISABLED"
 
 
+def fargate_task(**container: object) -> dict:
+    """RunTask of an awsvpc Fargate task whose container states no memory (the task's)."""
+    ec2, ecs = client("ec2"), client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="probe", Description="probe", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="probe",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "a", "image": "i", **container}],
+    )
+    return ecs.run_task(
+        cluster="c",
+        taskDefinition="probe",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+    )["tasks"][0]
+
+
+def test_stock_moto_cannot_run_a_fargate_task_without_container_memory():
+    with pytest.raises(TypeError):  # moto in this process: the server would answer 500
+        fargate_task()
+    with pytest.raises(AttributeError, match="private_dns_name"):  # and none in awsvpc mode at all
+        fargate_task(memory=128)
+
+
+def test_with_our_fix_it_runs_with_the_interfaces_dns_name():
+    fixes.apply("ecs")
+    task = fargate_task()
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    assert (
+        details["privateDnsName"] == f"ip-{details['privateIPv4Address'].replace('.', '-')}.{REGION}.compute.internal"
+    )
+    # where moto sets a name itself (a NAT gateway's interface), it keeps it
+    ec2 = client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    assert ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]["State"]
+
+
+def latest_by_family() -> int:
+    ecs = client("ecs")
+    for image in ("one", "two"):
+        ecs.register_task_definition(family="f", containerDefinitions=[{"name": "a", "image": image, "memory": 128}])
+    ecs.deregister_task_definition(taskDefinition="f:2")
+    return int(ecs.describe_task_definition(taskDefinition="f")["taskDefinition"]["revision"])
+
+
+def test_stock_moto_takes_a_deregistered_revision_as_the_familys_latest():
+    assert latest_by_family() == 2
+
+
+def test_with_our_fix_the_family_is_its_latest_active_revision():
+    fixes.apply("ecs")
+    assert latest_by_family() == 1
+
+
 def group_rule_description() -> str | None:
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

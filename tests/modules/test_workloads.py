@@ -19,7 +19,10 @@ def doc():
 
 
 def containers(doc):
-    return {c["name"]: c for c in json.loads(named(doc, "aws_ecs_task_definition", "Lms_")["container_definitions"])}
+    return {
+        c["name"]: c
+        for c in json.loads(named(doc, "aws_ecs_task_definition", "Lms_TaskDefinition")["container_definitions"])
+    }
 
 
 # --- edge ---------------------------------------------------------------------------------
@@ -118,7 +121,7 @@ def test_db_credentials_come_from_the_existing_secret_as_ecs_secrets(doc):
 
 
 def test_tasks_mount_efs_with_tls_through_the_access_point(doc):
-    task = named(doc, "aws_ecs_task_definition", "Lms_")
+    task = named(doc, "aws_ecs_task_definition", "Lms_TaskDefinition")
     efs = task["volume"][0]["efs_volume_configuration"]
     assert efs["transit_encryption"] == "ENABLED"
     assert efs["authorization_config"]["iam"] == "ENABLED"
@@ -180,6 +183,38 @@ def test_lms_roles_name_specific_resources(doc):
     assert logs["Resource"][0].startswith("${aws_cloudwatch_log_group.Lms_Logs")
     connect = policy(named(doc, "aws_iam_role_policy", "Lms_LmsRedisConnect"))["Statement"][0]
     assert connect["Action"] == ["elasticache:Connect"] and len(connect["Resource"]) == 2
+
+
+def test_the_probe_task_stands_in_the_lmss_place(doc):
+    """The probe task has the LMS's task role and its content volume (the same access point,
+    TLS, IAM), runs the program shipped here, and its own execution role reads only the
+    RDS-managed master secret; the network-only variant has no EFS volume."""
+    from modules.lms.probe import PROGRAM
+
+    lms = named(doc, "aws_ecs_task_definition", "Lms_TaskDefinition")
+    probe = named(doc, "aws_ecs_task_definition", "Lms_Probe_TaskDefinition")
+    network = named(doc, "aws_ecs_task_definition", "Lms_Probe_NetworkTaskDefinition")
+    assert probe["task_role_arn"] == lms["task_role_arn"] == network["task_role_arn"]
+    content = [v for v in probe["volume"] if "efs_volume_configuration" in v]
+    assert content == [v for v in lms["volume"] if "efs_volume_configuration" in v]
+    assert not any("efs_volume_configuration" in v for v in network["volume"])
+    [container] = json.loads(probe["container_definitions"])
+    assert container["command"] == ["python", "-c", PROGRAM] and container["readonlyRootFilesystem"] is True
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["EXPECTED_OWNER"] == "1000:1000" and env["CONTENT_PATH"] == "/mnt/content"
+    assert {s["name"] for s in container["secrets"]} == {"MASTER_USERNAME", "MASTER_PASSWORD"}
+    execution = policy(named(doc, "aws_iam_role_policy", "Lms_Probe_ExecutionPolicy"))["Statement"]
+    assert {s["Sid"]: s["Action"] for s in execution} == {
+        "ReadMasterSecret": ["secretsmanager:GetSecretValue"],
+        "DecryptMasterSecret": ["kms:Decrypt"],
+        "WriteProbeLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
+    }
+
+
+def test_the_probes_outsider_group_admits_nothing_and_tries_every_store(doc):
+    assert not rules_of(doc, "aws_vpc_security_group_ingress_rule", "Lms_Probe_")
+    egress = rules_of(doc, "aws_vpc_security_group_egress_rule", "Lms_Probe_")
+    assert sorted(r["from_port"] for r in egress) == [443, 2049, 3306, 6379]
 
 
 @pytest.mark.parametrize(("cpu", "memory"), [(1024, 1024), (256, 4096)])

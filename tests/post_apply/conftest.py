@@ -153,10 +153,14 @@ class HttpsTo(http.client.HTTPSConnection):
     `host` as the server name (SNI, and the name the certificate must be valid for) and as
     the Host header, as a browser asking for https://<host>/ after DNS says `address`."""
 
-    def __init__(self, address: str, host: str, *, ca: str | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, address: str, host: str, *, ca: str | None, timeout: float = 10.0, source: str | None = None
+    ) -> None:
         super().__init__(host, 443, timeout=timeout, context=ssl.create_default_context(cafile=ca))
         self.address = address
+        self.source = source  # the local address to send from (None: the system's choice)
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.address, self.port), self.timeout)
+        source = (self.source, 0) if self.source else None
+        raw = socket.create_connection((self.address, self.port), self.timeout, source_address=source)
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]

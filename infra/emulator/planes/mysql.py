@@ -50,7 +50,7 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from infra.emulator.planes import ADDRESS_TRIES, Planes, ca, enabled, loopback, resource_key, server_context
+from infra.emulator.planes import ADDRESS_TRIES, Planes, ca, enabled, loopback, network, resource_key, server_context
 
 START_TIMEOUT = 10.0  # seconds to bind the server
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a client's TLS handshake
@@ -281,6 +281,14 @@ class MysqlPlane:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from mysql_mimic.stream import MysqlStream
 
+        peer = writer.get_extra_info("peername")[0]
+        backend = self.database.backend
+        groups = self.database.vpc_security_group_ids or []
+        dropped = network.refusal(peer, backend.account_id, backend.region_name, groups, self.port)
+        if dropped:
+            print(f"mysql {self.identifier}: connection from {peer} dropped: {dropped}", file=sys.stderr)
+            writer.close()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)

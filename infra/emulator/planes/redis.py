@@ -58,7 +58,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from infra.emulator.planes import Planes, bind, ca, enabled, loopback, resource_key, server_context
+from infra.emulator.planes import Planes, bind, ca, enabled, loopback, network, resource_key, server_context
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for a new connection's first byte and TLS handshake
 IDLE_TIMEOUT = 300.0  # seconds a connection may stay silent
@@ -328,6 +328,14 @@ class RedisPlane:
     # --- one connection ----------------------------------------------------------------------
 
     def serve(self, raw: socket.socket) -> None:
+        peer = raw.getpeername()[0]
+        groups = self.group.security_group_ids or []
+        dropped = network.refusal(peer, self.backend.account_id, self.backend.region_name, groups, self.port)
+        if dropped:
+            print(
+                f"redis {self.group.replication_group_id}: connection from {peer} dropped: {dropped}", file=sys.stderr
+            )
+            return
         raw.settimeout(HANDSHAKE_TIMEOUT)
         try:
             first = raw.recv(1, socket.MSG_PEEK)
