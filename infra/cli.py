@@ -505,11 +505,43 @@ def emulator_status() -> None:
 
 
 @ci_app.command("role")
-def ci_role(env: str, purpose: Annotated[str, typer.Argument(help="plan (read-only) or apply.")] = "plan") -> None:
+def ci_role(
+    env: str, purpose: Annotated[str, typer.Argument(help="plan (read-only), queue or apply.")] = "plan"
+) -> None:
     """The IAM role ARN a workflow assumes for this environment and purpose."""
     from infra.pipeline.ci import role_arn
 
     out.print(role_arn(env, purpose), markup=False, highlight=False)
+
+
+@ci_app.command("documents")
+def ci_documents(env: str) -> None:
+    """The CI roles of ENV's account as JSON: each role's trust policy and policies, the
+    boundary, and the OIDC provider (what the platform team creates; docs/trust-model.md)."""
+    import json
+
+    from infra.pipeline.ci import ci_account
+    from modules.ci_identities import documents
+
+    account = ci_account(env)
+    roles = {
+        "plan": {"policy": documents.plan_policy(account), "managed": list(documents.READ_ONLY_MANAGED)},
+        "queue": {"policy": documents.queue_policy(account), "managed": list(documents.READ_ONLY_MANAGED)},
+        "apply": {
+            "policy": documents.apply_guard_policy(account),
+            "managed": [documents.ADMIN_MANAGED],
+            "boundary": account.boundary_arn,
+        },
+    }
+    result = {
+        "oidc_provider": {"url": f"https://{documents.OIDC_HOST}", "audience": documents.AUDIENCE},
+        "boundary": {"name": documents.BOUNDARY_NAME, "policy": documents.boundary_policy(account)},
+        "roles": {
+            documents.ROLE_NAMES[purpose]: {"trust": documents.trust(account, purpose), **parts}
+            for purpose, parts in roles.items()
+        },
+    }
+    out.print(json.dumps(result, indent=2), markup=False, highlight=False)
 
 
 @ci_app.command("plan")

@@ -95,6 +95,13 @@ class Account(Strict):
 SUFFIX_PATTERN = r"^[a-z0-9]{1,8}$"
 
 
+class GitHub(Strict):
+    """Where this repository lives: the CI roles trust only its workflows (OIDC subjects)."""
+
+    organization: Annotated[str, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")]
+    repository: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+
+
 class Environment(Strict):
     name: Name
     # The value of the Environment tag (prod's is "production").
@@ -379,6 +386,7 @@ class Components(Strict):
 class EnvConfig(Strict):
     project: Name
     owner: TagValue
+    github: GitHub
     region: str
     availability_zones: list[str]
     account: Account

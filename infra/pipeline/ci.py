@@ -21,24 +21,34 @@ from infra.config import ConfigError, environment_names, load_environment
 from infra.errors import Failed
 from infra.paths import REPO, WORK
 from infra.pipeline.phases import Loop, PhaseFailed
+from modules.ci_identities.documents import ROLE_NAMES, CiAccount
 
 if TYPE_CHECKING:
     from infra.report.github import GitHub
     from infra.synth.graph import StackGraph
 
-# The roles the platform team creates in each account (README: "AWS and GitHub set-up").
-ROLE_NAMES = {
-    "plan": "infra-github-plan",  # read-only: plans take no lock and write nothing
-    "apply": "infra-github-apply",  # may change the account's resources
-    "queue": "infra-github-queue",  # the plan role, plus writing plans/ (merge queue refs only)
-}
 CI_RUNS = WORK / "ci"
+
+
+def ci_account(env: str) -> CiAccount:
+    """What the CI roles of ENV's account are made from: the account, its state bucket, the
+    environments it holds and this repository (modules/ci_identities/documents.py)."""
+    cfg = load_environment(env).config
+    siblings = [load_environment(name).config for name in environment_names()]
+    return CiAccount(
+        account_id=cfg.account.id,
+        region=cfg.region,
+        bucket=cfg.account.state_bucket,
+        environments=tuple(c.environment.name for c in siblings if c.account.name == cfg.account.name),
+        organization=cfg.github.organization,
+        repository=cfg.github.repository,
+    )
 
 
 def role_arn(env: str, purpose: str) -> str:
     if purpose not in ROLE_NAMES:
         raise ConfigError.single("purpose", "", f"one of {', '.join(sorted(ROLE_NAMES))}, not {purpose!r}")
-    return f"arn:aws:iam::{load_environment(env).config.account.id}:role/{ROLE_NAMES[purpose]}"
+    return ci_account(env).role_arn(purpose)
 
 
 def default_base() -> str:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from modules.lms.probe import CONTAINER, STREAM_PREFIX
+from botocore.exceptions import WaiterError
+
+from modules.lms.probe_program import CONTAINER, DONE, STREAM_PREFIX
 
 TIMEOUT = 600  # seconds: a Fargate task's image pull, ENI and pip install take minutes on AWS
+LOG_WAIT = 60  # seconds to wait, after the task stopped, for its last log line
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def run_probe_task(
 ) -> TaskRun:
     started = ecs.run_task(
         cluster=cluster,
-        taskDefinition=family,  # its latest revision, as `aws ecs run-task` takes it
+        taskDefinition=family,  # its latest ACTIVE revision, as `aws ecs run-task` takes it
         launchType="FARGATE",
         count=1,
         startedBy="infra-probe",
@@ -49,12 +53,28 @@ def run_probe_task(
         return TaskRun("", None, f"RunTask failed: {started.get('failures')}")
     arn = started["tasks"][0]["taskArn"]
     delay = 1 if os.environ.get("INFRA_EMULATED") else 6
-    ecs.get_waiter("tasks_stopped").wait(
-        cluster=cluster, tasks=[arn], WaiterConfig={"Delay": delay, "MaxAttempts": TIMEOUT // delay}
-    )
+    try:
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=cluster, tasks=[arn], WaiterConfig={"Delay": delay, "MaxAttempts": TIMEOUT // delay}
+        )
+    except WaiterError as exc:
+        ecs.stop_task(cluster=cluster, task=arn, reason="infra probe: no result in time")  # it costs while it runs
+        return TaskRun(arn, None, f"still running after {TIMEOUT} s, stopped ({exc})")
     task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
     container = next((c for c in task.get("containers", []) if c.get("name") == CONTAINER), task["containers"][0])
-    lines = _log_lines(logs, log_group, f"{STREAM_PREFIX}/{CONTAINER}/{arn.rsplit('/', 1)[1]}")
+    stream = f"{STREAM_PREFIX}/{CONTAINER}/{arn.rsplit('/', 1)[1]}"
+    started_at = time.monotonic()
+    while True:  # CloudWatch Logs takes a moment to deliver the last lines: until `_done`
+        lines = _log_lines(logs, log_group, stream)
+        results = _results(lines)
+        if DONE in results or container.get("exitCode") is None or time.monotonic() - started_at > LOG_WAIT:
+            break
+        time.sleep(delay)
+    results.pop(DONE, None)
+    return TaskRun(arn, container.get("exitCode"), task.get("stoppedReason", ""), results, tuple(lines))
+
+
+def _results(lines: list[str]) -> dict[str, dict[str, Any]]:
     results = {}
     for line in lines:
         try:
@@ -63,10 +83,11 @@ def run_probe_task(
             continue
         if isinstance(record, dict) and "check" in record:
             results[record["check"]] = record
-    return TaskRun(arn, container.get("exitCode"), task.get("stoppedReason", ""), results, tuple(lines))
+    return results
 
 
 def _log_lines(logs: Any, group: str, stream: str) -> list[str]:
+    """Every line of the stream, page by page until the forward token stops moving."""
     lines: list[str] = []
     token = None
     while True:
@@ -75,8 +96,8 @@ def _log_lines(logs: Any, group: str, stream: str) -> list[str]:
                 logGroupName=group, logStreamName=stream, startFromHead=True, **({"nextToken": token} if token else {})
             )
         except logs.exceptions.ResourceNotFoundException:
-            return lines  # the task never started: no stream
+            return lines  # the task never started, or its first lines are not delivered yet
         lines += [event["message"] for event in page["events"]]
-        if not page["events"] or page.get("nextForwardToken") == token:
+        if page.get("nextForwardToken") in (None, token):
             return lines
-        token = page.get("nextForwardToken")
+        token = page["nextForwardToken"]

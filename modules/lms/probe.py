@@ -24,12 +24,11 @@ from typing import Any, cast
 from modules.common.cdk import Construct, aws
 from modules.common.iam import assume_role, document, statement
 from modules.common.security import allow_out, reach
+from modules.lms.probe_program import CONTAINER, STREAM_PREFIX
 from modules.storage.construct import CONTENT_UID
 
 PROGRAM = (Path(__file__).parent / "probe_program.py").read_text()
 PROBE_IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
-STREAM_PREFIX = "probe"
-CONTAINER = "probe"
 SCRATCH = "/tmp"  # the root file system is read-only; pip and the RDS CA bundle write here
 
 
@@ -65,7 +64,11 @@ class ProbeTask(Construct):
                     [props.database.master_secret_key_arn],
                     condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{dep.region}.amazonaws.com"}},
                 ),
-                statement("WriteProbeLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{lms.log_group.arn}:*"]),
+                statement(
+                    "WriteProbeLogs",
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [f"{lms.log_group.arn}:log-stream:{STREAM_PREFIX}/*"],
+                ),
             ),
         )
         self.outside = aws.security_group.SecurityGroup(

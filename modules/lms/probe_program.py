@@ -2,10 +2,12 @@
 
 Shipped as the command of a public Python image (`python -c <this file>`), in the private
 subnets, with a security group, the LMS's task role, its secrets and its EFS access
-point. It prints one JSON line per check, `{"check": ..., "ok": ..., "found": ...}`, and
-exits 0: `ok` is this program's verdict for a task in the LMS's place, `found` what it
-saw; the caller (tests/post_apply/test_in_vpc.py) judges, e.g. a task in another tier's
-group must find the stores unreachable.
+point. It prints one JSON line per check, `{"check": ..., "ok": ..., "found": ..., "reached": ...}`,
+then a last `_done` line, and exits 0: `ok` is this program's verdict for a task in the
+LMS's place, `found` what it saw, `reached` whether the server was reached at all (False:
+no TCP connection, or closed before the server spoke, as a security group's drop shows).
+The caller (tests/post_apply/test_in_vpc.py) judges: e.g. a task in the outsider group must
+find the stores not reached.
 
 The environment (the task definition's): REDIS_HOST, REDIS_PORT, REDIS_GROUP_ID,
 REDIS_USER; DB_HOST, DB_PORT, MASTER_USERNAME and MASTER_PASSWORD (the RDS-managed
@@ -37,18 +39,40 @@ LIBRARIES = "/tmp/probe-libs"
 RDS_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 TIMEOUT = 5.0
 INSECURE_TRANSPORT = 3159  # MySQL's ER_SECURE_TRANSPORT_REQUIRED
+RESP_TYPES = (b"+", b"-", b":", b"$", b"*")  # the first byte of a Redis reply
 
 
-def report(check: str, ok: bool, found: object) -> None:
-    print(json.dumps({"check": check, "ok": bool(ok), "found": str(found)[:600]}), flush=True)
+DONE = "_done"  # the last line: the caller reads the log until it sees it
+CONTAINER = "probe"  # the container's name in the task definitions (modules/lms/probe.py)
+STREAM_PREFIX = "probe"  # its awslogs stream prefix: the stream is probe/probe/<task id>
+# MySQL client errors that mean the server never spoke: can't connect, lost the connection
+UNREACHED_MYSQL = {2003, 2006, 2013}
+
+
+def report(check: str, ok: bool, found: object, reached: bool) -> None:
+    line = {"check": check, "ok": bool(ok), "found": str(found)[:600], "reached": reached}
+    print(json.dumps(line), flush=True)
+
+
+def unreached(exc: BaseException) -> bool:
+    """Whether a failure means the server was never reached: no TCP connection (a security
+    group drops the SYN: a timeout), or the connection closed before the server spoke."""
+    if isinstance(exc, TimeoutError | ConnectionError | ssl.SSLEOFError):
+        return True
+    code = exc.args[0] if getattr(exc, "args", None) else None
+    if type(exc).__name__ == "OperationalError" and code in UNREACHED_MYSQL:
+        return True
+    return isinstance(exc.__cause__ or exc.__context__, TimeoutError | ConnectionError | ssl.SSLEOFError)
 
 
 def run(check: str, probe: Callable[[], tuple[bool, object]]) -> None:
+    """One check: its verdict, what it found, and whether it reached the server at all."""
     try:
         ok, found = probe()
+        reached = True
     except Exception as exc:  # noqa: BLE001  (every failure is a finding, reported as such)
-        ok, found = False, f"{type(exc).__name__}: {exc}"
-    report(check, ok, found)
+        ok, found, reached = False, f"{type(exc).__name__}: {exc}", not unreached(exc)
+    report(check, ok, found, reached)
 
 
 def libraries() -> None:
@@ -103,8 +127,11 @@ def efs(path: str, expected_owner: str) -> None:
 # --- Redis --------------------------------------------------------------------------------
 
 
-def iam_token(group_id: str, user: str, region: str) -> str:
-    """An ElastiCache IAM auth token signed with the task role's credentials."""
+def iam_token(group_id: str, user: str, region: str, credentials: Any = None) -> str:
+    """An ElastiCache IAM auth token, as the AWS docs make it: a SigV4-presigned `connect`
+    request for the cache (lower case) and the user id, valid 15 minutes, without its
+    scheme; signed with the session's credentials (in the task: its role's) unless others
+    are given. The runner's probes (tests/post_apply) use it too."""
     from urllib.parse import urlencode
 
     import botocore.session
@@ -117,7 +144,7 @@ def iam_token(group_id: str, user: str, region: str) -> str:
         region,
         "elasticache",
         "v4",
-        session.get_credentials(),
+        credentials or session.get_credentials(),
         session.get_component("event_emitter"),
     )
     url = signer.generate_presigned_url(
@@ -149,17 +176,21 @@ def redis_checks(env: dict[str, str]) -> None:
         ):
             subject: Any = (wrapped.getpeercert() or {}).get("subject", ())
             names = [value for rdn in subject for _, value in rdn]
-            return True, f"{wrapped.version()} handshake, certificate for {names} verified"
+            source = wrapped.getsockname()[0]
+            return True, f"{wrapped.version()} handshake from {source}, certificate for {names} verified"
 
     def plaintext() -> tuple[bool, object]:
-        try:
-            with socket.create_connection((host, port), timeout=TIMEOUT) as raw:
-                raw.sendall(b"PING\r\n")
+        # The server must be reached (a connection, not reset), else this says nothing; then
+        # any Redis reply, even an error, means it speaks plaintext (a TLS alert is no reply).
+        with socket.create_connection((host, port), timeout=TIMEOUT) as raw:
+            raw.sendall(b"PING\r\n")
+            try:
                 answer = raw.recv(64)
-        except OSError as exc:
-            return True, f"no plaintext session ({type(exc).__name__}: {exc})"
-        # Any answer, even an error, means the server speaks plaintext.
-        return not answer, f"answered {answer!r}" if answer else "closed without an answer"
+            except TimeoutError:
+                return True, "connected, no answer"
+        if answer[:1] in RESP_TYPES:
+            return False, f"answered {answer!r}"
+        return True, f"connected, closed without a Redis reply ({answer[:8]!r})"
 
     def client(token: str) -> redis.Redis:
         sign_in: dict[str, Any] = {"username": env["REDIS_USER"], "password": token}
@@ -240,6 +271,7 @@ def main() -> int:
     libraries()
     redis_checks(env)
     mysql_checks(env)
+    report(DONE, True, "every check ran", True)
     return 0
 
 

@@ -49,6 +49,65 @@ def error_code(call) -> str:
     return str(caught.value.response["Error"]["Code"])
 
 
+# --- iam_enforcement -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def enforced(monkeypatch):
+    """IAM enforcement on after an admin user (made while it was off): that user's session."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 10_000)
+    monkeypatch.setattr(ActionAuthenticatorMixin, "request_count", 0)
+    iam = client("iam")
+    iam.create_user(UserName="admin")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(everything))
+    guard = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "arn:aws:iam::123456789012:policy/guarded"}],
+    }
+    iam.put_user_policy(UserName="admin", PolicyName="guard", PolicyDocument=json.dumps(guard))
+    iam.create_policy(PolicyName="guarded", PolicyDocument=json.dumps(everything))
+    iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    key = iam.create_access_key(UserName="admin")["AccessKey"]
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", ActionAuthenticatorMixin.request_count)
+    return boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+
+
+def web_identity() -> dict:
+    return client("sts").assume_role_with_web_identity(
+        RoleArn="arn:aws:iam::123456789012:role/ci", RoleSessionName="ci", WebIdentityToken="token"
+    )
+
+
+def edit_guarded_policy(session) -> None:
+    session.client("iam").create_policy_version(
+        PolicyArn="arn:aws:iam::123456789012:policy/guarded",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+        ),
+        SetAsDefault=True,
+    )
+
+
+def test_stock_moto_with_iam_enforced_refuses_unsigned_web_identity_calls_and_denies_by_name(enforced):
+    with pytest.raises(KeyError):  # moto in this process: the server would answer 500
+        web_identity()
+    # an IAM request on anything but an existing role is authorised against "*", which a
+    # Deny naming the policy does not match: the policy is changed
+    edit_guarded_policy(enforced)
+
+
+def test_with_our_fix_web_identity_is_unsigned_and_a_deny_names_its_policy(enforced):
+    fixes.apply("iam_enforcement")
+    assert web_identity()["Credentials"]["AccessKeyId"].startswith("ASIA")
+    assert error_code(lambda: edit_guarded_policy(enforced)) == "AccessDenied"
+
+
 # --- iam_conditions --------------------------------------------------------------------------
 
 

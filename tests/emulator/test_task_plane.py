@@ -18,9 +18,25 @@ import boto3
 import pytest
 
 REGION = "sa-east-1"
-PROGRAM = textwrap.dedent(
+# Connect to each of TARGETS, send a plaintext PING, say what came back (or what failed).
+PROGRAM_NETWORK = textwrap.dedent(
     """
     import json, os, socket
+    for target in filter(None, os.environ.get("TARGETS", "").split(",")):
+        host, port = target.split(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=3) as s:
+                s.settimeout(3)
+                s.sendall(b"PING\\r\\n")
+                print(json.dumps({"target": target, "answer": len(s.recv(64)), "error": None}))
+        except OSError as exc:
+            print(json.dumps({"target": target, "answer": 0, "error": type(exc).__name__}))
+    """
+)
+# Write a file on the content volume and say who owns it, with the secret, region and key it got.
+PROGRAM = textwrap.dedent(
+    """
+    import json, os
     path = os.path.join(os.environ["CONTENT"], "probe.txt")
     with open(path, "w") as out:
         out.write(os.environ["GREETING"])
@@ -29,15 +45,6 @@ PROGRAM = textwrap.dedent(
     print(json.dumps({"uid": os.getuid(), "owner": [st.st_uid, st.st_gid], "mounted": mounted,
                       "secret": os.environ["SECRET_USER"], "region": os.environ["AWS_REGION"],
                       "key": os.environ["AWS_ACCESS_KEY_ID"][:4]}))
-    target = os.environ.get("TARGET")
-    if target:
-        host, port = target.split(":")
-        try:
-            with socket.create_connection((host, int(port)), timeout=3) as s:
-                s.settimeout(3)
-                print(json.dumps({"greeting": len(s.recv(64))}))
-        except OSError as exc:
-            print(json.dumps({"greeting": 0, "error": str(exc)}))
     """
 )
 
@@ -60,7 +67,7 @@ def vpc(emulator):
         return group_id
 
     app, store, other = group("app"), group("store"), group("other")
-    for port in (2049, 3306):
+    for port in (2049, 3306, 6379):
         ec2.authorize_security_group_ingress(
             GroupId=store,
             IpPermissions=[
@@ -125,8 +132,19 @@ def ecs(emulator):
     return {"client": boto3.client("ecs", region_name=REGION), "secret": secret, "role": role}
 
 
-def run(ecs, content, vpc, *, group: str, access_point: str, transit: str = "ENABLED", env: dict | None = None) -> dict:
-    """Register a task definition like the probe's, run it in `group`, wait: (task, log lines)."""
+def run(
+    ecs,
+    content,
+    vpc,
+    *,
+    group: str,
+    access_point: str | None,
+    transit: str = "ENABLED",
+    env: dict | None = None,
+    program: str = PROGRAM,
+) -> dict:
+    """Register a task definition like the probe's (without a volume when `access_point` is
+    None), run it in `group`, wait: (task, log lines)."""
     client = ecs["client"]
     family = f"probe-{uuid.uuid4().hex[:6]}"
     client.register_task_definition(
@@ -145,19 +163,21 @@ def run(ecs, content, vpc, *, group: str, access_point: str, transit: str = "ENA
                     "authorizationConfig": {"accessPointId": access_point, "iam": "ENABLED"},
                 },
             }
-        ],
+        ]
+        if access_point
+        else [],
         containerDefinitions=[
             {
                 "name": "probe",
                 "image": "public.ecr.aws/docker/library/python:3.12-slim",
                 "essential": True,
-                "command": ["python", "-c", PROGRAM],
+                "command": ["python", "-c", program],
                 "environment": [
                     {"name": k, "value": v}
                     for k, v in {"CONTENT": "/mnt/content", "GREETING": "hello", **(env or {})}.items()
                 ],
                 "secrets": [{"name": "SECRET_USER", "valueFrom": f"{ecs['secret']}:username::"}],
-                "mountPoints": [{"sourceVolume": "content", "containerPath": "/mnt/content"}],
+                "mountPoints": [{"sourceVolume": "content", "containerPath": "/mnt/content"}] if access_point else [],
                 "logConfiguration": {
                     "logDriver": "awslogs",
                     "options": {"awslogs-group": "/ecs/probe", "awslogs-region": REGION, "awslogs-stream-prefix": "p"},
@@ -211,7 +231,9 @@ def test_a_group_the_mount_target_does_not_admit_cannot_start_with_the_volume(ec
     result = run(ecs, content, vpc, group="other", access_point=content["access_point"](1000, "/content"))
     task = result["task"]
     assert task["containers"][0].get("exitCode") is None, task
-    assert task["stoppedReason"].startswith("ResourceInitializationError: mount of"), task["stoppedReason"]
+    assert task["stoppedReason"].startswith(
+        "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: mount of"
+    ), task["stoppedReason"]
     assert "no ingress rule" in task["stoppedReason"] and "tcp/2049" in task["stoppedReason"]
 
 
@@ -222,7 +244,11 @@ def test_a_tls_only_file_system_refuses_a_volume_without_transit_encryption(ecs,
     assert "denies clients without TLS" in result["task"]["stoppedReason"], result["task"]
 
 
-def test_the_mysql_plane_admits_the_app_group_and_drops_another(ecs, content, vpc):
+def test_the_data_planes_admit_the_app_group_and_reset_another(ecs, content, vpc):
+    """A MySQL instance and a Redis group (TLS required) behind the store group, which
+    admits the app group only: from the app group, MySQL greets and Redis closes a plaintext
+    connection; from the other group, both connections are reset before the server speaks
+    (a FIN would look like a server that hung up)."""
     rds = boto3.client("rds", region_name=REGION)
     identifier = f"db-{uuid.uuid4().hex[:6]}"
     rds.create_db_instance(
@@ -236,28 +262,42 @@ def test_the_mysql_plane_admits_the_app_group_and_drops_another(ecs, content, vp
         VpcSecurityGroupIds=[vpc["store"]],
         Port=3306,
     )
-    endpoint = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
-    target = {"TARGET": f"{endpoint['Address']}:{endpoint['Port']}"}
-    admitted = run(ecs, content, vpc, group="app", access_point=content["access_point"](1000, "/content"), env=target)
-    assert admitted["lines"][1]["greeting"] > 0, admitted  # the server's greeting
-    # `other` may not mount EFS either, so it runs without the volume: a definition of its own
-    ec2 = boto3.client("ec2", region_name=REGION)
-    ec2.authorize_security_group_ingress(
-        GroupId=vpc["store"],
-        IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": vpc["other"]}]}
-        ],
-    )
-    try:
-        dropped = run(
-            ecs, content, vpc, group="other", access_point=content["access_point"](1000, "/content"), env=target
-        )
-    finally:
-        ec2.revoke_security_group_ingress(
-            GroupId=vpc["store"],
-            IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": vpc["other"]}]}
-            ],
-        )
-    assert dropped["lines"][1]["greeting"] == 0, dropped  # closed before the server spoke
+    database = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
+    ec = boto3.client("elasticache", region_name=REGION)
+    cache = ec.create_replication_group(
+        ReplicationGroupId=f"rg-{uuid.uuid4().hex[:6]}",
+        ReplicationGroupDescription="sessions",
+        Engine="redis",
+        CacheNodeType="cache.t4g.small",
+        NumCacheClusters=1,
+        Port=6379,
+        TransitEncryptionEnabled=True,
+        SecurityGroupIds=[vpc["store"]],
+    )["ReplicationGroup"]["NodeGroups"][0]["PrimaryEndpoint"]
+    mysql, redis = f"{database['Address']}:{database['Port']}", f"{cache['Address']}:{cache['Port']}"
+    targets = {"TARGETS": f"{mysql},{redis}"}
+    admitted = run(ecs, content, vpc, group="app", access_point=None, env=targets, program=PROGRAM_NETWORK)
+    dropped = run(ecs, content, vpc, group="other", access_point=None, env=targets, program=PROGRAM_NETWORK)
+    found = {line["target"]: line for line in admitted["lines"]}
+    assert found[mysql]["answer"] > 0 and found[redis] == {"target": redis, "answer": 0, "error": None}, admitted
+    assert {line["target"]: line["error"] for line in dropped["lines"]} == {
+        mysql: "ConnectionResetError",
+        redis: "ConnectionResetError",
+    }, dropped
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def test_without_an_access_point_the_task_runs_as_nobody_never_root(ecs, content, vpc):
+    program = "import json, os; print(json.dumps({'uid': os.getuid(), 'gid': os.getgid()}))"
+    result = run(ecs, content, vpc, group="app", access_point=None, program=program)
+    assert result["lines"] == [{"uid": 65534, "gid": 65534}], result
+
+
+@pytest.mark.parametrize("path", ["/../../../../etc", "/content/../..", "relative"])
+def test_an_access_point_path_outside_its_file_system_is_refused(ecs, content, vpc, path):
+    efs = boto3.client("efs", region_name=REGION)
+    point = efs.create_access_point(
+        FileSystemId=content["fs"], PosixUser={"Uid": 1000, "Gid": 1000}, RootDirectory={"Path": path}
+    )
+    result = run(ecs, content, vpc, group="app", access_point=point["AccessPointId"])
+    assert "invalid root directory" in result["task"]["stoppedReason"], result["task"]

@@ -17,13 +17,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 import boto3
 import pytest
 
 from infra.config import EnvConfig, load_environment
 from infra.emulator.launcher import EMULATED_VARIABLE
+from modules.lms.probe_program import iam_token as elasticache_iam_token  # one token maker, the probe task's
+
+__all__ = ["elasticache_iam_token"]
 
 T = TypeVar("T")
 
@@ -95,33 +97,6 @@ def eventually(check: Callable[[], T], *, timeout: float = 60, interval: float =
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what} still not true after {timeout:.0f} s: {exc}") from None
             time.sleep(interval)
-
-
-def elasticache_iam_token(group_id: str, user_id: str, region: str, credentials: Any = None) -> str:
-    """An ElastiCache IAM auth token, as the AWS docs make it: a SigV4-presigned `connect`
-    request for the cache (lower case) and the user id, valid 15 minutes, without its scheme.
-    Signed with the session's credentials unless others are given."""
-    import botocore.session
-    from botocore.model import ServiceId
-    from botocore.signers import RequestSigner
-
-    session = botocore.session.get_session()
-    signer = RequestSigner(
-        ServiceId("elasticache"),
-        region,
-        "elasticache",
-        "v4",
-        credentials or session.get_credentials(),
-        session.get_component("event_emitter"),
-    )
-    query = urlencode({"Action": "connect", "User": user_id})
-    url = signer.generate_presigned_url(
-        {"method": "GET", "url": f"https://{group_id.lower()}/?{query}", "body": {}, "headers": {}, "context": {}},
-        operation_name="connect",
-        expires_in=900,
-        region_name=region,
-    )
-    return url.removeprefix("https://")
 
 
 def ca_bundle() -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 MODULES: tuple[str, ...] = (
     "iam_conditions",
+    "iam_enforcement",
     "efs",
     "elasticache",
     "applicationautoscaling",

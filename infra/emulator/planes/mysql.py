@@ -27,7 +27,9 @@ Enforced, read from the control plane at each login, so that changes apply at on
   that did not upgrade to TLS with error 3159, after the password was checked (as MySQL's
   acl_authenticate does), and closes the connection.
 
-Not enforced: security groups and subnets (anything on this machine can connect), IAM
+Security groups: a connection from a task the emulator runs (its own loopback address) is
+reset unless the groups' rules admit it (planes/network.py); anything else on this machine
+(Terraform, the runner's probes) is outside the model and connects. Not enforced: subnets, IAM
 database authentication (no `mysql_clear_password` with IAM tokens), `mysql_native_password`
 (a client that asks for it is switched to caching_sha2_password), accounts other than the
 master user, grants, storage, replication and failover.
@@ -287,7 +289,8 @@ class MysqlPlane:
         dropped = network.refusal(peer, backend.account_id, backend.region_name, groups, self.port)
         if dropped:
             print(f"mysql {self.identifier}: connection from {peer} dropped: {dropped}", file=sys.stderr)
-            writer.close()
+            network.reset_on_close(writer.get_extra_info("socket"))
+            writer.transport.abort()
             return
         task = asyncio.current_task()
         assert task is not None

@@ -3,9 +3,10 @@
 A task the emulator runs (planes/tasks.py) gets a network interface of its own: a loopback
 address, which its process connects from (its `sitecustomize` binds every connection to
 a loopback destination to it), attached here with the task's security groups. A data
-plane asks `refusal(peer, ...)` on each connection it accepts and closes the connection at
-once when the answer is a reason (on AWS the SYN is dropped and the client times out; here
-the client sees the connection closed before the server spoke: both fail the client).
+plane asks `refusal(peer, ...)` on each connection it accepts and resets it at once
+(`reset_on_close`) when the answer is a reason: on AWS the SYN is dropped and the client times out;
+here the client sees its connection reset before the server spoke. Either way the server
+was never reached, and a client can tell that from a server that closes the connection.
 
 The decision is the VPC's, for TCP to one port:
 - the egress rules of one of the task's groups allow the port to one of the store's groups
@@ -19,6 +20,9 @@ probes) is outside the model and admitted.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +55,14 @@ def detach(address: str) -> None:
 def interface(address: str) -> Interface | None:
     with _lock:
         return _interfaces.get(address)
+
+
+def reset_on_close(sock: socket.socket) -> None:
+    """Make closing `sock` reset the connection (RST, not FIN): a dropped connection looks
+    like no server, not like a server that hung up. The caller closes it at once, without
+    shutting it down first (a shutdown sends the FIN)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _covers(rule: Any, port: int) -> bool:

@@ -34,8 +34,10 @@ node restarts do):
   fakeredis's `ACL CAT` lists them).
 
 Not enforced: the IAM policy (`elasticache:Connect` on the group and the user; any key
-the emulator knows signs in), the 12-hour limit of IAM-authenticated connections, security
-groups and subnets (anything on this machine can connect), the access string's key and
+the emulator knows signs in), the 12-hour limit of IAM-authenticated connections, subnets,
+security groups for anything but the tasks the emulator runs (planes/network.py resets a
+task's connection its groups' rules do not admit; the rest of this machine connects), the
+access string's key and
 channel patterns (`~*`, `&*`: every key and channel is allowed), RESP3 (`HELLO 3` is answered
 NOPROTO), pub/sub pushes outside a command's own answers, cluster mode.
 
@@ -335,6 +337,8 @@ class RedisPlane:
             print(
                 f"redis {self.group.replication_group_id}: connection from {peer} dropped: {dropped}", file=sys.stderr
             )
+            network.reset_on_close(raw)
+            raw.close()  # before socketserver's shutdown(SHUT_WR), which would send a FIN
             return
         raw.settimeout(HANDSHAKE_TIMEOUT)
         try:

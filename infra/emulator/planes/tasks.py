@@ -14,8 +14,11 @@ What the process gets, as a Fargate task would:
   as root): an EFS volume is a directory per file system under the emulator's state
   (the access point's root directory, made with its creation info when missing), bound at
   the container path, and the process runs as the access point's POSIX user, so what it
-  writes belongs to that user, as on EFS. A volume without configuration is an empty
-  directory. The mount is refused, and the task stops before it starts, when no mount
+  writes belongs to that user, as on EFS (without an access point: as nobody, 65534; never
+  as root, and with no_new_privs). An access point's path must be plain names, with no
+  `..` and no symbolic link on the way, so a mount never leaves its file system's folder.
+  A volume without configuration is an empty directory. The mount is refused, and the
+  task stops before it starts, when no mount
   target is in the task's zone, when the mount target's security groups do not admit
   NFS (2049) from the task's, or when the file system's policy denies transport without
   TLS and the volume does not enable transit encryption.
@@ -35,8 +38,10 @@ containers other than the first, tasks of services (only RunTask).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -51,7 +56,10 @@ from typing import Any
 from infra.emulator.planes import Planes, enabled, loopback, network
 
 STAGE = "/dev/shm"  # where, in the task's mount namespace, what it needs from this machine is bound
-RUN_TIMEOUT = 180.0  # seconds a task may run here before it is stopped
+RUN_TIMEOUT = 180.0
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = {"Uid": 65534, "Gid": 65534}  # who a task runs as without an access point's POSIX user
+SAFE_NAME = re.compile(r"[A-Za-z0-9._@+=,-]{1,255}")  # seconds a task may run here before it is stopped
 NFS_PORT = 2049
 SITE = """import socket
 _SOURCE = {source!r}
@@ -103,7 +111,7 @@ def secret_value(account_id: str, region: str, value_from: str) -> str:
     from moto.secretsmanager.models import secretsmanager_backends
 
     parts = value_from.split(":")
-    if parts[2] != "secretsmanager" or len(parts) < 7:
+    if len(parts) < 7 or parts[2] != "secretsmanager":
         raise NotStarted(f"unable to retrieve secret from {value_from}: only Secrets Manager secrets are emulated")
     arn, key, stage, version = ":".join(parts[:7]), *(parts[7:10] + ["", "", ""])[:3]
     backend = secretsmanager_backends[account_id][region]
@@ -147,7 +155,10 @@ def efs_mount(account_id: str, region: str, config: dict[str, Any], subnet_id: s
         raise NotStarted(f"failed to resolve EFS file system {fs_id}: it does not exist")
     policy = file_system.file_system_policy or ""
     if "aws:SecureTransport" in policy and config.get("transitEncryption") != "ENABLED":
-        raise NotStarted(f"mount of {fs_id} refused: its policy denies clients without TLS (transit encryption off)")
+        raise NotStarted(
+            f"failed to invoke EFS utils commands to set up EFS volumes: mount of {fs_id}: access denied "
+            "(its policy denies clients without TLS, and the volume's transit encryption is off)"
+        )
     zone = ec2_backends[account_id][region].get_subnet(subnet_id).availability_zone
     targets = [t for t in efs.mount_targets_by_id.values() if t.file_system_id == fs_id]
     here = [t for t in targets if t.availability_zone_name == zone]
@@ -157,7 +168,10 @@ def efs_mount(account_id: str, region: str, config: dict[str, Any], subnet_id: s
         )
     dropped = network.refusal(source, account_id, region, here[0].security_groups or [], NFS_PORT)
     if dropped:
-        raise NotStarted(f"mount of {fs_id} timed out (security groups: {dropped})")
+        raise NotStarted(
+            f"failed to invoke EFS utils commands to set up EFS volumes: mount of {fs_id}: "
+            f"Connection timed out (security groups: {dropped})"
+        )
     root, user = "/", None
     point_id = (config.get("authorizationConfig") or {}).get("accessPointId")
     if point_id:
@@ -169,7 +183,7 @@ def efs_mount(account_id: str, region: str, config: dict[str, Any], subnet_id: s
     else:
         root = config.get("rootDirectory") or "/"
         creation = None
-    directory = _state_dir() / "efs" / fs_id / root.strip("/")
+    directory = _content_directory(fs_id, root)
     if not directory.exists():
         if point_id and not creation:
             raise NotStarted(f"the access point {point_id}'s root directory {root} does not exist")
@@ -180,6 +194,21 @@ def efs_mount(account_id: str, region: str, config: dict[str, Any], subnet_id: s
     return directory, user
 
 
+def _content_directory(fs_id: str, root: str) -> Path:
+    """The local directory of a path in a file system: refused unless it is an absolute path
+    of plain names (as EFS requires), with no symbolic link on the way."""
+    names = root.strip("/").split("/") if root.strip("/") else []
+    if not root.startswith("/") or any(n in ("", ".", "..") or not SAFE_NAME.fullmatch(n) for n in names):
+        raise NotStarted(f"failed to invoke EFS utils commands to set up EFS volumes: invalid root directory {root!r}")
+    base = _state_dir() / "efs" / fs_id
+    base.mkdir(parents=True, exist_ok=True)
+    directory = base.joinpath(*names)
+    for step in [base, *(base.joinpath(*names[: i + 1]) for i in range(len(names)))]:
+        if step.is_symlink():
+            raise NotStarted(f"failed to invoke EFS utils commands to set up EFS volumes: {root!r} goes through a link")
+    return directory
+
+
 # --- one task --------------------------------------------------------------------------------
 
 
@@ -188,6 +217,7 @@ class TaskProcess:
         self.backend, self.task, self.definition = backend, task, definition
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = False
+        self._lock = threading.Lock()
         self.folder = Path(tempfile.mkdtemp(prefix=f"task-{task.id}-", dir=_state_dir()))
         self.folder.chmod(0o755)  # the process may run as the access point's user; spec.json stays 0600
         self.address = loopback(f"eni/{task.task_arn}")
@@ -253,12 +283,13 @@ class TaskProcess:
                 "site/ca.pem": Path(os.environ[DATA_PLANE_CA]).read_text(),
             },
             "mounts": mounts,
-            "user": user,
+            "user": user or NOBODY,  # never root: a task's code runs unprivileged here
             "command": [f"{STAGE}/python/bin/{version}", *container["command"][1:]],
             "env": env,
         }
-        (self.folder / "spec.json").write_text(json.dumps(spec))
-        (self.folder / "spec.json").chmod(0o600)  # it holds the secrets
+        descriptor = os.open(self.folder / "spec.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(descriptor, "w") as out:  # it holds the secrets: never readable by others
+            json.dump(spec, out)
         launch = [
             "unshare",
             "--mount",
@@ -275,6 +306,16 @@ class TaskProcess:
         volumes = {v["name"]: v for v in self.definition.volumes or []}
         mounts, user = [], None
         for point in container.get("mountPoints") or []:
+            target = Path(point["containerPath"])
+            if (
+                not target.is_absolute()
+                or ".." in target.parts
+                or target == Path("/")
+                or Path(STAGE) in (target, *target.parents)
+            ):
+                raise NotStarted(
+                    f"mount point {point['containerPath']!r}: not an absolute path this emulator can mount"
+                )
             volume = volumes.get(point["sourceVolume"])
             if volume is None:
                 raise NotStarted(f"mount point {point['containerPath']}: no volume {point['sourceVolume']!r}")
@@ -293,9 +334,12 @@ class TaskProcess:
         return mounts, user
 
     def _execute(self, launch: list[str]) -> bytes:
-        self.proc = subprocess.Popen(
-            launch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=_repo()
-        )
+        with self._lock:
+            if self.stopping:  # StopTask came before the process started
+                return b""
+            self.proc = subprocess.Popen(
+                launch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=_repo()
+            )
         try:
             output, _ = self.proc.communicate(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -338,7 +382,8 @@ class TaskProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
     def stop(self) -> None:
-        self.stopping = True
+        with self._lock:
+            self.stopping = True
         self.kill()
 
 
@@ -385,20 +430,23 @@ def _enter(spec_file: str) -> None:
         (stage / name).parent.mkdir(parents=True, exist_ok=True)
         (stage / name).write_text(text)
         (stage / name).parent.chmod(0o755)
-    for i, (_, target) in enumerate(spec["mounts"]):
-        path = Path(target)
-        if not path.is_dir():
-            parent = next(p for p in path.parents if p.is_dir())
-            if parent == Path("/"):
-                raise SystemExit(f"cannot make the mount point {target} here (under /, outside an existing folder)")
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", str(parent)], check=True)
-            path.mkdir(parents=True)
-        subprocess.run(["mount", "--bind", str(stage / f"volume-{i}"), target], check=True)
+    ours: list[Path] = []  # what this namespace mounted: a missing mount point is made inside those
+    for i, target in sorted(enumerate(Path(t) for _, t in spec["mounts"]), key=lambda item: len(item[1].parts)):
+        if not target.is_dir():
+            parent = next(p for p in target.parents if p.is_dir())
+            if not any(parent == o or o in parent.parents for o in ours):
+                if parent == Path("/"):
+                    raise SystemExit(f"cannot make the mount point {target} here (under /, outside an existing folder)")
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", str(parent)], check=True)
+                ours.append(parent)
+            target.mkdir(parents=True)
+        subprocess.run(["mount", "--bind", str(stage / f"volume-{i}"), str(target)], check=True)
+        ours.append(target)
     user = spec["user"]
-    if user:
-        os.setgroups([int(g) for g in user.get("SecondaryGids") or []])
-        os.setgid(int(user["Gid"]))
-        os.setuid(int(user["Uid"]))
+    os.setgroups([int(g) for g in user.get("SecondaryGids") or []])
+    os.setgid(int(user["Gid"]))
+    os.setuid(int(user["Uid"]))
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary lifts it again
     os.chdir("/")
     os.execve(spec["command"][0], spec["command"], spec["env"])
 
