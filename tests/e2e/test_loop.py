@@ -148,6 +148,33 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
     assert restored.ok and "19 passed" in restored.summary, restored.output[-2000:]
 
 
+def test_the_wrong_token_probes_fail_when_the_app_user_needs_no_password(dev, tmp_path):
+    """Switch the cache's application user to `no-password-required` (ModifyUser, as a hand
+    change would): a forged IAM token is let in, so the wrong-token probes (the runner's and
+    the in-VPC task's), and only they, fail; back to IAM authentication, they pass again."""
+    graph, names = dev
+    outputs = operations.outputs(graph, names)
+    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    elasticache = boto3.client("elasticache", region_name="sa-east-1")
+    [user] = [u for u in elasticache.describe_users()["Users"] if u["UserName"] == merged["redis_app_user"]]
+    assert user["Authentication"]["Type"] == "iam", user
+
+    def mode(kind: str) -> None:
+        elasticache.modify_user(UserId=user["UserId"], AuthenticationMode={"Type": kind})
+
+    probes = ["-p", "no:randomly", "-k", "test_redis or test_in_vpc"]
+    result, restored = _broken_then_restored(
+        outputs, tmp_path, probes, lambda: mode("no-password-required"), lambda: mode("iam")
+    )
+    assert result.returncode == 1, result.output[-2000:]
+    assert _failed(result.output) == {
+        "test_a_wrong_token_is_refused",
+        "test_from_the_lms_group[redis.wrong_token]",
+    }, result.output[-3000:]
+    assert "a forged token was let in" in result.output
+    assert restored.ok and "19 passed" in restored.summary, restored.output[-2000:]
+
+
 def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(dev, tmp_path):
     """Turn require_secure_transport off in the instance's parameter group (ModifyDBParameterGroup,
     as an operator would): a login without TLS is let in, so those probes (the runner's and

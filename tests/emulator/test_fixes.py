@@ -194,6 +194,26 @@ def test_with_our_fix_backup_and_file_system_policies_can_be_set_and_removed():
 # --- elasticache --------------------------------------------------------------------------------
 
 
+def switch_app_user_to_no_password() -> dict:
+    ec = client("elasticache")
+    ec.create_user(
+        UserId="app", UserName="app", Engine="redis", AccessString="on ~* +@all", AuthenticationMode={"Type": "iam"}
+    )
+    ec.modify_user(UserId="app", AuthenticationMode={"Type": "no-password-required"}, AccessString="on ~* +get")
+    return ec.describe_users(UserId="app")["Users"][0]
+
+
+def test_stock_moto_has_no_modify_user():
+    with pytest.raises(NotImplementedError):  # moto in this process: the server would answer 500
+        switch_app_user_to_no_password()
+
+
+def test_with_our_fix_modify_user_changes_the_authentication_and_access_string():
+    fixes.apply("elasticache")
+    user = switch_app_user_to_no_password()
+    assert user["Authentication"]["Type"] == "no-password" and user["AccessString"] == "on ~* +get", user
+
+
 def replication_group() -> dict:
     return client("elasticache").create_replication_group(
         ReplicationGroupId="sessions",

@@ -11,7 +11,10 @@ Stock moto 5.2.5:
   in plain dictionaries on the backend;
 - refuses tags on parameter-group and user-group ARNs; ours accepts every ElastiCache ARN;
 - keeps no auth token and ignores ModifyReplicationGroup's transit encryption, auth token
-  and user group changes; ours keeps them (the data plane reads them).
+  and user group changes; ours keeps them (the data plane reads them);
+- has no ModifyUser (Terraform's change of a user's access string or authentication fails);
+  ours changes the access string (replaced or appended), the passwords and the
+  authentication mode (`iam`, `password`, `no-password-required`).
 
 The data plane (a Redis server per group, infra/emulator/planes/redis.py) is started,
 reconfigured and stopped from here: `redis_plane.created/changed/deleted`.
@@ -322,6 +325,30 @@ def delete_user_group(self: Any) -> ActionResult:
     return ActionResult({**group, "Status": "deleting"})
 
 
+def modify_user(self: Any) -> ActionResult:
+    from moto.elasticache.exceptions import UserNotFound
+
+    params = self._get_params()
+    user = self.elasticache_backend.users.get(params.get("UserId"))
+    if user is None:
+        raise UserNotFound(params.get("UserId"))
+    if params.get("AccessString"):
+        user.access_string = params["AccessString"]
+    if params.get("AppendAccessString"):
+        user.access_string = f"{user.access_string} {params['AppendAccessString']}"
+    mode = params.get("AuthenticationMode") or {}
+    passwords = params.get("Passwords") or mode.get("Passwords") or []
+    if passwords:
+        user.passwords, user.authentication_type, user.no_password_required = passwords, "password", False
+    if self._get_bool_param("NoPasswordRequired") or mode.get("Type") == "no-password-required":
+        user.passwords, user.authentication_type, user.no_password_required = [], "no-password-required", True
+    elif mode.get("Type") in ("iam", "password"):
+        user.authentication_type, user.no_password_required = mode["Type"], False
+        if mode["Type"] == "iam":
+            user.passwords = []
+    return ActionResult(user)
+
+
 def apply() -> None:
     from moto.elasticache.models import ElastiCacheBackend, ReplicationGroup
     from moto.elasticache.responses import ElastiCacheResponse
@@ -345,5 +372,6 @@ def apply() -> None:
         describe_user_groups,
         modify_user_group,
         delete_user_group,
+        modify_user,
     ):
         replace(ElastiCacheResponse, handler.__name__, handler)
