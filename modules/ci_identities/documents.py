@@ -107,6 +107,22 @@ def trust(account: CiAccount, purpose: str) -> Document:
     )
 
 
+def _through_s3(account: CiAccount, sid: str, action: str) -> Document:
+    """A KMS action allowed only when S3 makes it for this account (the bucket's key)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": [action],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"s3.{account.region}.amazonaws.com",
+                "kms:CallerAccount": account.account_id,
+            }
+        },
+    }
+
+
 def _state_reads(account: CiAccount) -> list[Document]:
     return [
         {"Sid": "ListStateBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [account.bucket_arn]},
@@ -116,18 +132,7 @@ def _state_reads(account: CiAccount) -> list[Document]:
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": account.objects(*account.environments, ACCOUNT_SCOPE, SAVED_PLANS),
         },
-        {
-            "Sid": "DecryptThroughS3",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"s3.{account.region}.amazonaws.com",
-                    "kms:CallerAccount": account.account_id,
-                }
-            },
-        },
+        _through_s3(account, "DecryptThroughS3", "kms:Decrypt"),
     ]
 
 
@@ -142,18 +147,7 @@ def queue_policy(account: CiAccount) -> Document:
         "Action": ["s3:PutObject"],
         "Resource": account.objects(SAVED_PLANS),
     }
-    encrypt = {
-        "Sid": "EncryptThroughS3",
-        "Effect": "Allow",
-        "Action": ["kms:GenerateDataKey"],
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": f"s3.{account.region}.amazonaws.com",
-                "kms:CallerAccount": account.account_id,
-            }
-        },
-    }
+    encrypt = _through_s3(account, "EncryptThroughS3", "kms:GenerateDataKey")
     return _document(*_state_reads(account), write, encrypt)
 
 

@@ -55,6 +55,11 @@ def dev():
         launcher.stop()
 
 
+def _merged(outputs: dict) -> dict:
+    """Every stack's outputs in one mapping (output names are unique)."""
+    return {k: v for values in outputs.values() for k, v in values.items()}
+
+
 def _failed(output: str) -> set[str]:
     """The names of the probes a pytest run's output reports as failed."""
     return {line.split("::")[-1].split(" ")[0] for line in output.splitlines() if line.startswith("FAILED")}
@@ -84,7 +89,7 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     """Break three things out of band; the matching probes, and only those, must fail."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    merged = _merged(outputs)
     region = "sa-east-1"
     rds = boto3.client("rds", region_name=region)
     rds.modify_db_instance(DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=False, ApplyImmediately=True)
@@ -122,7 +127,7 @@ def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferr
     back to `required`, they pass again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    group_id = {k: v for values in outputs.values() for k, v in values.items()}["redis_replication_group_id"]
+    group_id = _merged(outputs)["redis_replication_group_id"]
     elasticache = boto3.client("elasticache", region_name="sa-east-1")
     redis_probes = ["-p", "no:randomly", "-k", "test_redis or test_in_vpc"]
 
@@ -154,7 +159,7 @@ def test_the_wrong_token_probes_fail_when_the_app_user_needs_no_password(dev, tm
     the in-VPC task's), and only they, fail; back to IAM authentication, they pass again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    merged = _merged(outputs)
     elasticache = boto3.client("elasticache", region_name="sa-east-1")
     [user] = [u for u in elasticache.describe_users()["Users"] if u["UserName"] == merged["redis_app_user"]]
     assert user["Authentication"]["Type"] == "iam", user
@@ -181,7 +186,7 @@ def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(de
     the in-VPC task's), and only they, fail; back on, every database probe passes again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    identifier = {k: v for values in outputs.values() for k, v in values.items()}["db_instance_identifier"]
+    identifier = _merged(outputs)["db_instance_identifier"]
     rds = boto3.client("rds", region_name="sa-east-1")
     instance = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     group = instance["DBParameterGroups"][0]["DBParameterGroupName"]
@@ -212,7 +217,7 @@ def test_the_mysql_plaintext_probe_fails_when_require_secure_transport_is_off(de
 def _web_acl_rules(outputs: dict) -> tuple[list[dict], object]:
     """The web ACL's rules now, and a function that puts a list of rules in their place
     (UpdateWebACL with its lock token, as an operator would)."""
-    acl_arn = {k: v for values in outputs.values() for k, v in values.items()}["web_acl_arn"]
+    acl_arn = _merged(outputs)["web_acl_arn"]
     name, acl_id = acl_arn.rsplit("/", 2)[1:]
     wafv2 = boto3.client("wafv2", region_name="sa-east-1")
 
@@ -286,7 +291,7 @@ def test_the_efs_owner_probe_fails_when_the_access_point_has_another_posix_user(
     revision deregistered and the access point deleted, every in-VPC probe passes again."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    merged = _merged(outputs)
     efs = boto3.client("efs", region_name="sa-east-1")
     ecs = boto3.client("ecs", region_name="sa-east-1")
     current = ecs.describe_task_definition(taskDefinition=merged["probe_task_family"])["taskDefinition"]
@@ -336,7 +341,7 @@ def test_the_in_vpc_redis_probes_fail_when_the_caches_ingress_rule_for_the_lms_i
     fail, and nothing else; Terraform puts the rule back."""
     graph, names = dev
     outputs = operations.outputs(graph, names)
-    merged = {k: v for values in outputs.values() for k, v in values.items()}
+    merged = _merged(outputs)
     ec2 = boto3.client("ec2", region_name="sa-east-1")
     group = boto3.client("elasticache", region_name="sa-east-1").describe_replication_groups(
         ReplicationGroupId=merged["redis_replication_group_id"]

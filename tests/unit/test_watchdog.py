@@ -24,6 +24,19 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # closed when the block ends: connecting is refused
 
 
+def _runs_on_while_watched(endpoint: str) -> bool:
+    """Whether a process group watched against `endpoint` is still running after the
+    watchdog had time for MISSES knocks and more."""
+    proc = _sleeper()
+    try:
+        with watchdog.watching(endpoint, proc.pid), suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 2)
+        return proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(autouse=True)
 def _own_records(monkeypatch):
     monkeypatch.setattr(watchdog, "_gone", {})  # what these tests see gone stays here
@@ -55,14 +68,7 @@ def test_an_emulator_that_goes_away_ends_the_watched_process_group_and_later_run
 def test_an_endpoint_gone_before_the_command_started_is_not_watched():
     """A stale environment (an emulator stopped earlier) and a command that does not need it."""
     endpoint = f"https://127.0.0.1:{_closed_port()}"
-    proc = _sleeper()
-    try:
-        with watchdog.watching(endpoint, proc.pid), suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 2)
-        assert proc.poll() is None, "a command whose endpoint was already gone was ended"
-    finally:
-        proc.kill()
-        proc.wait()
+    assert _runs_on_while_watched(endpoint), "a command whose endpoint was already gone was ended"
     assert watchdog.gone(endpoint) is None
 
 
@@ -71,14 +77,7 @@ def test_an_answering_emulator_is_left_alone():
         server.bind(("127.0.0.1", 0))
         server.listen(16)
         endpoint = f"https://127.0.0.1:{server.getsockname()[1]}"
-        proc = _sleeper()
-        try:
-            with watchdog.watching(endpoint, proc.pid), suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=watchdog.MISSES * watchdog.INTERVAL + 2)
-            assert proc.poll() is None, "a process whose emulator answers was ended"
-        finally:
-            proc.kill()
-            proc.wait()
+        assert _runs_on_while_watched(endpoint), "a process whose emulator answers was ended"
     assert watchdog.gone(endpoint) is None
 
 
