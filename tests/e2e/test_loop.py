@@ -95,8 +95,12 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     rds.modify_db_instance(DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=False, ApplyImmediately=True)
     boto3.client("wafv2", region_name=region).disassociate_web_acl(ResourceArn=merged["alb_arn"])
     efs = boto3.client("efs", region_name=region)
-    first = efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"][0]
-    efs.delete_mount_target(MountTargetId=first["MountTargetId"])
+    # not the zone the probe task starts in (the emulator's: the first subnet given), or the
+    # in-VPC EFS probes fail too, by which mount target the listing happens to give first
+    task_subnet = merged["private_subnet_ids"][0]
+    targets = efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"]
+    elsewhere = next(t for t in targets if t["SubnetId"] != task_subnet)
+    efs.delete_mount_target(MountTargetId=elsewhere["MountTargetId"])
     try:
         result = run_probes("dev", outputs, tmp_path, ["-p", "no:randomly"])
         assert result.returncode == 1, result.output[-2000:]
