@@ -29,7 +29,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def dev():
-    """dev deployed on the emulator (the loop up to a clean re-plan), destroyed afterwards."""
+    """dev deployed on the emulator (the loop up to a clean re-plan), and the emulator stopped
+    afterwards with it. Not destroyed: dev's destroy is the main job's (`scripts/up`, the
+    README's first command), staging's and prod's are their loops' (test_full_loops.py)."""
     try:
         loop = up("dev", keep=True)
     except BaseException:
@@ -49,10 +51,7 @@ def dev():
     graph = StackGraph.from_synth(SYNTH_OUT)
     names = graph.for_environments(["dev"])
     yield graph, names
-    try:
-        operations.destroy(graph, names)
-    finally:
-        launcher.stop()
+    launcher.stop()
 
 
 def _merged(outputs: dict) -> dict:
@@ -93,7 +92,8 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     region = "sa-east-1"
     rds = boto3.client("rds", region_name=region)
     rds.modify_db_instance(DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=False, ApplyImmediately=True)
-    boto3.client("wafv2", region_name=region).disassociate_web_acl(ResourceArn=merged["alb_arn"])
+    wafv2 = boto3.client("wafv2", region_name=region)
+    wafv2.disassociate_web_acl(ResourceArn=merged["alb_arn"])
     efs = boto3.client("efs", region_name=region)
     # not the zone the probe task starts in (the emulator's: the first subnet given), or the
     # in-VPC EFS probes fail too, by which mount target the listing happens to give first
@@ -116,13 +116,19 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
             "test_a_mount_target_is_available_in_every_private_subnet",
         }, result.output[-3000:]
         assert "RDS Multi-AZ: expected True, found False" in result.output
-    finally:  # Terraform puts it back (what an operator does), so the destroy that follows works
-        healed = operations.apply(graph, ["dev-database", "dev-edge", "dev-storage"], run_dir=tmp_path / "heal")
-    assert {o.stack: o.detail for o in healed} == {
-        "dev-database": "applied ~1",  # Multi-AZ back on
-        "dev-edge": "applied +1",  # the web ACL associated again
-        "dev-storage": "applied +1",  # the mount target made again
-    }
+    finally:
+        # put back as they were: Multi-AZ and the association by hand (the same settings and
+        # the same association ID Terraform holds), the mount target by Terraform (a new one
+        # has a new ID, which only Terraform's state can take in)
+        rds.modify_db_instance(
+            DBInstanceIdentifier=merged["db_instance_identifier"], MultiAZ=True, ApplyImmediately=True
+        )
+        wafv2.associate_web_acl(WebACLArn=merged["web_acl_arn"], ResourceArn=merged["alb_arn"])
+        healed = operations.apply(graph, ["dev-storage"], run_dir=tmp_path / "heal")
+    assert {o.stack: o.detail for o in healed} == {"dev-storage": "applied +1"}  # the mount target made again
+    (tmp_path / "restored").mkdir()
+    restored = run_probes("dev", outputs, tmp_path / "restored", ["-p", "no:randomly"])
+    assert restored.ok, restored.output[-2000:]
 
 
 def test_the_redis_plaintext_probe_fails_when_transit_encryption_is_only_preferred(dev, tmp_path):
