@@ -16,10 +16,12 @@ from typing import Any
 
 from botocore.exceptions import WaiterError
 
+from infra.emulator.launcher import EMULATED_VARIABLE
 from modules.lms.probe_program import CONTAINER, DONE, STREAM_PREFIX
 
 TIMEOUT = 600  # seconds: a Fargate task's image pull, ENI and pip install take minutes on AWS
-LOG_WAIT = 60  # seconds to wait, after the task stopped, for its last log line
+LOG_WAIT = 60  # seconds to wait, after the task stopped, for its last log line (on AWS: the
+# emulator writes every line before it marks the task stopped, so there it waits for nothing)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ def run_probe_task(
     if started.get("failures") or not started.get("tasks"):
         return TaskRun("", None, f"RunTask failed: {started.get('failures')}")
     arn = started["tasks"][0]["taskArn"]
-    delay = 1 if os.environ.get("INFRA_EMULATED") else 6
+    emulated = bool(os.environ.get(EMULATED_VARIABLE))
+    delay = 1 if emulated else 6
+    log_wait = 0 if emulated else LOG_WAIT
     try:
         ecs.get_waiter("tasks_stopped").wait(
             cluster=cluster, tasks=[arn], WaiterConfig={"Delay": delay, "MaxAttempts": TIMEOUT // delay}
@@ -67,7 +71,7 @@ def run_probe_task(
     while True:  # CloudWatch Logs takes a moment to deliver the last lines: until `_done`
         lines = _log_lines(logs, log_group, stream)
         results = _results(lines)
-        if DONE in results or container.get("exitCode") is None or time.monotonic() - started_at > LOG_WAIT:
+        if DONE in results or container.get("exitCode") is None or time.monotonic() - started_at >= log_wait:
             break
         time.sleep(delay)
     results.pop(DONE, None)
