@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from infra.errors import Failed
 from infra.paths import WORK
-from infra.runner import interrupts, watchdog
+from infra.runner import denied, interrupts, watchdog
 from infra.runner.locks import from_terraform_output, held, unlock_command
 from infra.synth.graph import StackNode
 from infra.toolchain import PLUGIN_CACHE, terraform_binary, terraform_env
@@ -90,12 +90,16 @@ class TerraformError(Failed):
     another run's state lock, who holds it since when, and the command that releases a
     stale one."""
 
-    def __init__(self, stack: str, command: str, output: str, log: Path, notes: Sequence[str] = ()) -> None:
+    def __init__(
+        self, stack: str, command: str, output: str, log: Path, notes: Sequence[str] = (), refusal: str | None = None
+    ) -> None:
         self.stack = stack
         self.log = log
         self.lock = from_terraform_output(output)
+        self.refusal = refusal  # AWS refused the caller: who, and what (infra/runner/denied.py)
         if self.lock is None:
-            said = [f"{stack}: `terraform {command}` failed (full log: {log})", error_report(output), *notes]
+            what = f"{refusal} (`terraform {command}`, " if refusal else f"`terraform {command}` failed ("
+            said = [f"{stack}: {what}full log: {log})", error_report(output), *notes]
             super().__init__("\n".join(said))
             return
         super().__init__(
@@ -273,7 +277,9 @@ class Workspace:
             if interrupts.received():
                 consistent = not lock and not (self.dir / ERRORED_STATE).is_file()
                 interrupts.stopped(self.node.name, "state saved, lock released" if consistent else "; ".join(notes))
-        return TerraformError(self.node.name, command, result.output, self.log, notes)
+        return TerraformError(
+            self.node.name, command, result.output, self.log, notes, refusal=denied.one_line(result.output, self.env)
+        )
 
     def _lock_left(self) -> str:
         """Who holds the stack's state lock, and how to release it; "" when none is held."""

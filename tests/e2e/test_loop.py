@@ -7,6 +7,7 @@ emulator answers at once). dev is deployed once for the checks that need a deplo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -16,12 +17,15 @@ import pytest
 from infra.config import load_environment
 from infra.emulator import launcher
 from infra.paths import REPO, SYNTH_OUT, WORK
+from infra.pipeline.ci import ci_account
 from infra.pipeline.compliance import last_report
 from infra.pipeline.probe import run_probes
 from infra.pipeline.up import up
 from infra.policy import prowler
 from infra.runner import operations
 from infra.synth.graph import StackGraph
+from modules.ci_identities import documents
+from tests import ci_roles
 from tests.leaks import leaked
 
 pytestmark = pytest.mark.e2e
@@ -452,3 +456,37 @@ def test_no_secret_value_reaches_a_report_a_log_or_a_plan_file(dev):
     files = [p for p in written if p.is_file() and ".terraform" not in p.parts]
     assert len(files) > 50  # the loop's reports, logs and plans are there to search
     assert leaked(secrets, files) == []
+
+
+def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_path):
+    """Last in this module: it turns IAM enforcement on for good. The CI identities made from
+    the documents (as the platform team makes them), then dev's every stack planned as the
+    plan role, as a pull request's plan job runs it: Terraform refreshes every resource with
+    ReadOnlyAccess and the state reads, and the state bucket's versions are exactly as before."""
+    graph, names = dev
+    cfg = load_environment("dev").config
+    account = ci_account("dev")
+    iam = boto3.client("iam")
+    ci_roles.create(iam, account, managed=True)
+    iam.create_user(UserName="administrator")
+    iam.attach_user_policy(UserName="administrator", PolicyArn=account.managed(documents.ADMIN_MANAGED))
+    key = iam.create_access_key(UserName="administrator")["AccessKey"]
+    s3 = boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=cfg.region
+    ).client("s3")
+    emulator = launcher.current()
+    assert emulator is not None
+    emulator.enforce_iam()
+
+    before = ci_roles.bucket_writes(s3, account.bucket)
+    saved = dict(os.environ)
+    os.environ.update(ci_roles.assume(account, "plan"))
+    boto3.setup_default_session()
+    try:
+        outcomes = operations.plan(graph, names, run_dir=tmp_path, lock=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        boto3.setup_default_session()
+    assert {o.stack: o.detail for o in outcomes} == {name: "no changes" for name in names}
+    assert ci_roles.bucket_writes(s3, account.bucket) == before

@@ -1,12 +1,20 @@
-"""Plans never write (issue 10): a pull request's plan reads the state bucket and writes
-nothing, not even a lock file; a missing bucket is an administrator's `infra bootstrap`,
-said in one line, never created (or "hardened") by a plan.
+"""Plans never write (issues 10 and 11): a pull request's plan, as the read-only plan role
+with IAM enforced, reads the state bucket and writes nothing, not even a lock file; an apply
+as that role is refused in one line naming the role and the action; a missing bucket is an
+administrator's `infra bootstrap`, said in one line, never created (or "hardened") by a plan.
 
-On the emulator with two tiny real stacks: the bucket is versioned, so even a lock file
-Terraform writes and deletes at once leaves versions behind; counting them shows any write.
+Real Terraform on the emulator, with the two tiny stacks (tests/pipeline/tiny.py). The
+bucket is versioned, so even a lock file Terraform writes and deletes at once leaves versions
+behind: counting them shows any write. The administrator's set-up runs first,
+unauthenticated as an account's bootstrap is its owner's: the state bucket, a first
+deployment, the CI identities from `modules/ci_identities/documents.py` (with the AWS managed
+policies they name) and an administrator user. Then every request is authenticated and
+authorised, and each role runs what its GitHub job runs.
 """
 
 from __future__ import annotations
+
+import os
 
 import boto3
 import pytest
@@ -15,34 +23,74 @@ from infra.config import load_environment
 from infra.pipeline.deploy import deploy
 from infra.runner import operations
 from infra.runner.bootstrap import NoStateBucket, ensure_state_bucket
+from infra.runner.operations import OperationFailed
+from modules.ci_identities import documents
+from modules.ci_identities.documents import CiAccount
+from tests import ci_roles
 from tests.pipeline import tiny
 
 pytestmark = pytest.mark.terraform
 
+ACCOUNT = CiAccount(
+    account_id=tiny.ACCOUNT,
+    region=tiny.REGION,
+    bucket=tiny.BUCKET,
+    environments=(tiny.ENV,),
+    organization="edutech-br",
+    repository="infra",
+)
 
-def _writes(bucket: str) -> list[str]:
-    """Every object version and delete marker in the bucket: what was ever written."""
-    found = boto3.client("s3", region_name=tiny.REGION).list_object_versions(Bucket=bucket)
-    return sorted(f"{v['Key']}@{v['VersionId']}" for v in found.get("Versions", []) + found.get("DeleteMarkers", []))
+
+def _as(credentials: dict[str, str]) -> None:
+    """This process, and the Terraform it starts, use these credentials from now on (boto3's
+    default session keeps the credentials it first found: a new one reads these)."""
+    os.environ.update(credentials)
+    boto3.setup_default_session()
 
 
-def test_a_pull_request_plan_writes_nothing_to_the_state_bucket(tmp_path):
+def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_applies(tmp_path):
     from infra.emulator import launcher
 
-    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
+    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
         ensure_state_bucket(tiny.BUCKET, tiny.REGION)
         base = tiny.graph(tiny.synth(tmp_path, "base", tiny.producer("v1"), tiny.consumer()))
-        operations.apply(base, base.nodes, run_dir=tmp_path / "apply")
+        operations.apply(base, base.nodes, run_dir=tmp_path / "first")
+        iam = boto3.client("iam")
+        ci_roles.create(iam, ACCOUNT, managed=True)
+        iam.create_user(UserName="administrator")
+        iam.attach_user_policy(UserName="administrator", PolicyArn=ACCOUNT.managed(documents.ADMIN_MANAGED))
+        key = iam.create_access_key(UserName="administrator")["AccessKey"]
+        admin = boto3.Session(
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=tiny.REGION
+        )
+        emulator.enforce_iam()
+        s3, ssm = admin.client("s3"), admin.client("ssm")
+        before = ci_roles.bucket_writes(s3, tiny.BUCKET)
         head = tiny.graph(tiny.synth(tmp_path, "head", tiny.producer("v2"), tiny.consumer()))
-        before = _writes(tiny.BUCKET)
 
+        _as(ci_roles.assume(ACCOUNT, "plan"))
         operations.plan(head, head.nodes, run_dir=tmp_path / "plan", lock=False)
-        assert _writes(tiny.BUCKET) == before
-        assert (tmp_path / "plan" / "t-producer" / "plan.json").is_file()  # it did plan the change
+        assert (tmp_path / "plan" / "t-producer" / "plan.json").is_file()  # it planned the change
+        assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # and wrote nothing, not even a lock file
 
-        # the same plan with a lock (what plans did before) writes: this test can see a write
-        operations.plan(head, head.nodes, run_dir=tmp_path / "locked", lock=True)
-        assert any(".tflock@" in w for w in set(_writes(tiny.BUCKET)) - set(before))
+        with pytest.raises(OperationFailed) as refused:
+            operations.apply(head, head.nodes, run_dir=tmp_path / "refused")
+        [failure] = [o for o in refused.value.outcomes if o.status == "failed"]
+        headline = failure.detail.splitlines()[0]
+        assert headline.startswith(
+            f"t-producer: access denied: arn:aws:sts::{tiny.ACCOUNT}:assumed-role/{documents.ROLE_NAMES['plan']}/"
+        ), failure.detail
+        assert " may not s3:PutObject (`terraform plan`, full log: " in headline  # its lock file: the first write
+        assert "Traceback" not in str(refused.value)
+        assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # nothing half-applied
+        assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v1"
+
+        _as(ci_roles.assume(ACCOUNT, "apply"))
+        operations.apply(head, head.nodes, run_dir=tmp_path / "applied")
+        assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v2"
+        assert ssm.get_parameter(Name="/t/copy")["Parameter"]["Value"] == "v2"
+        written = {w.split("@")[0] for w in set(ci_roles.bucket_writes(s3, tiny.BUCKET)) - set(before)}
+        assert {"t/producer/terraform.tfstate", "t/producer/terraform.tfstate.tflock"} <= written  # writes are seen
 
 
 def test_fails_when_the_state_bucket_is_missing_and_the_plan_does_not_create_it():

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from infra.emulator import fixes
 from modules.ci_identities import documents
 from modules.ci_identities.documents import CiAccount
+from tests import ci_roles
 
 ACCOUNT = CiAccount(
     account_id="123456789012",
@@ -30,7 +31,7 @@ ACCOUNT = CiAccount(
     repository="infra",
 )
 STATE = "dev/redis/terraform.tfstate"
-ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+ALLOW_ALL = ci_roles.ALLOW_ALL
 
 
 def denied(call: Callable[[], object]) -> str:
@@ -52,33 +53,18 @@ def roles(in_process_aws, monkeypatch) -> Iterator[Callable[[str], boto3.Session
     fixes.apply("iam_conditions")
     fixes.apply("iam_enforcement")
     iam, s3 = boto3.client("iam"), boto3.client("s3", region_name=ACCOUNT.region)
-    iam.create_policy(PolicyName=documents.BOUNDARY_NAME, PolicyDocument=json.dumps(documents.boundary_policy(ACCOUNT)))
-    iam.create_open_id_connect_provider(
-        Url=f"https://{documents.OIDC_HOST}", ClientIDList=[documents.AUDIENCE], ThumbprintList=["0" * 40]
-    )
-    policies = {
-        "plan": [documents.plan_policy(ACCOUNT)],
-        "queue": [documents.queue_policy(ACCOUNT)],
-        "apply": [ALLOW_ALL, documents.apply_guard_policy(ACCOUNT)],  # ALLOW_ALL: AdministratorAccess here
-    }
-    for purpose, documents_of_role in policies.items():
-        name = documents.ROLE_NAMES[purpose]
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(documents.trust(ACCOUNT, purpose)))
-        for i, document in enumerate(documents_of_role):
-            iam.put_role_policy(RoleName=name, PolicyName=f"p{i}", PolicyDocument=json.dumps(document))
+    ci_roles.create(iam, ACCOUNT, managed=False)
     s3.create_bucket(Bucket=ACCOUNT.bucket, CreateBucketConfiguration={"LocationConstraint": ACCOUNT.region})
     for object_key in (STATE, "plans/dev/abc/plan.json", "elsewhere/notes.txt"):
         s3.put_object(Bucket=ACCOUNT.bucket, Key=object_key, Body=b"{}")
     monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", ActionAuthenticatorMixin.request_count)
 
     def assume(purpose: str) -> boto3.Session:
-        credentials = boto3.client("sts", region_name=ACCOUNT.region).assume_role_with_web_identity(
-            RoleArn=ACCOUNT.role_arn(purpose), RoleSessionName=f"test-{purpose}", WebIdentityToken="github-oidc-token"
-        )["Credentials"]
+        credentials = ci_roles.assume(ACCOUNT, purpose)
         return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
             region_name=ACCOUNT.region,
         )
 
