@@ -73,20 +73,21 @@ class Emulator:
             os.environ.pop(name, None)
         os.environ.update(self.client_env())
 
-    def enforce_iam(self) -> None:
+    def enforce_iam(self, enforced: bool = True) -> None:
         """From now on every request is authenticated and authorised against IAM, as in an
-        account (what ran before, the administrator's set-up, was not): moto's own switch,
-        no unauthenticated requests left."""
+        account (what ran before, the administrator's set-up, was not); `enforced=False`
+        turns that off again. moto's own switch: the number of unauthenticated requests
+        left, none or unlimited."""
         context = ssl.create_default_context(cafile=str(CERT_FILE))
         request = urllib.request.Request(
             f"{self.endpoint}/moto-api/reset-auth",
-            data=b"0",  # no unauthenticated requests left; a form body would be parsed away
+            data=b"0" if enforced else b"inf",  # a form body would be parsed away: not one
             headers={"Content-Type": "application/octet-stream"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10, context=context) as answer:
             if answer.status != 200:
-                raise EmulatorError(f"the emulator did not turn IAM enforcement on: HTTP {answer.status}")
+                raise EmulatorError(f"the emulator did not switch IAM enforcement: HTTP {answer.status}")
 
     def alive(self) -> bool:
         """Any HTTP answer from our process means alive (not /moto-api/data.json: it dumps

@@ -277,9 +277,8 @@ class Workspace:
             if interrupts.received():
                 consistent = not lock and not (self.dir / ERRORED_STATE).is_file()
                 interrupts.stopped(self.node.name, "state saved, lock released" if consistent else "; ".join(notes))
-        return TerraformError(
-            self.node.name, command, result.output, self.log, notes, refusal=denied.one_line(result.output, self.env)
-        )
+        refusal = denied.one_line(error_report(result.output), self.env)
+        return TerraformError(self.node.name, command, result.output, self.log, notes, refusal=refusal)
 
     def _lock_left(self) -> str:
         """Who holds the stack's state lock, and how to release it; "" when none is held."""

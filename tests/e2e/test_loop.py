@@ -103,7 +103,8 @@ def test_each_probe_fails_when_the_deployment_is_wrong(dev, tmp_path):
     # in-VPC EFS probes fail too, by which mount target the listing happens to give first
     task_subnet = merged["private_subnet_ids"][0]
     targets = efs.describe_mount_targets(FileSystemId=merged["efs_file_system_id"])["MountTargets"]
-    elsewhere = next(t for t in targets if t["SubnetId"] != task_subnet)
+    elsewhere = next((t for t in targets if t["SubnetId"] != task_subnet), None)
+    assert elsewhere is not None, f"every mount target is in the probe task's subnet {task_subnet}: {targets}"
     efs.delete_mount_target(MountTargetId=elsewhere["MountTargetId"])
     try:
         result = run_probes("dev", outputs, tmp_path, ["-p", "no:randomly"])
@@ -459,10 +460,11 @@ def test_no_secret_value_reaches_a_report_a_log_or_a_plan_file(dev):
 
 
 def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_path):
-    """Last in this module: it turns IAM enforcement on for good. The CI identities made from
-    the documents (as the platform team makes them), then dev's every stack planned as the
-    plan role, as a pull request's plan job runs it: Terraform refreshes every resource with
-    ReadOnlyAccess and the state reads, and the state bucket's versions are exactly as before."""
+    """The CI identities made from the documents (as the platform team makes them), IAM
+    enforced, then dev's every stack planned as the plan role, as a pull request's plan job
+    runs it: Terraform refreshes every resource with the plan role's managed policies
+    (ReadOnlyAccess, SecurityAudit) and its state reads, and the state bucket's versions are
+    exactly as before. Enforcement goes off again afterwards (and this test runs last)."""
     graph, names = dev
     cfg = load_environment("dev").config
     account = ci_account("dev")
@@ -487,6 +489,7 @@ def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_p
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION = None
+        emulator.enforce_iam(enforced=False)
     assert {o.stack: o.detail for o in outcomes} == {name: "no changes" for name in names}
     assert ci_roles.bucket_writes(s3, account.bucket) == before

@@ -108,6 +108,73 @@ def test_with_our_fix_web_identity_is_unsigned_and_a_deny_names_its_policy(enfor
     assert error_code(lambda: edit_guarded_policy(enforced)) == "AccessDenied"
 
 
+REFRESH_READS = ["cloudwatch:Describe*", "elasticfilesystem:Describe*", "guardduty:Get*", "s3:List*"]
+
+
+def reader(admin, name: str = "reader", reads: list[str] = REFRESH_READS) -> boto3.Session:
+    """A user allowed `reads`: by default the reads Terraform's refresh makes of alarms, file
+    systems and detectors, by the IAM names ReadOnlyAccess grants them under."""
+    iam = admin.client("iam")
+    iam.create_user(UserName=name)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": reads, "Resource": "*"}]}
+    iam.put_user_policy(UserName=name, PolicyName="reads", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+
+
+def refresh_reads(admin, session) -> dict[str, str]:
+    """Each read as `session`, of a detector and a file system made by `admin`: "ok", or the
+    error code it got."""
+    detector = admin.client("guardduty").create_detector(Enable=True)["DetectorId"]
+    file_system = admin.client("efs").create_file_system()["FileSystemId"]
+    bucket = f"logs-{detector[:8]}"
+    admin.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    reads = {
+        "s3:ListBucket (HeadBucket)": lambda: session.client("s3").head_bucket(Bucket=bucket),
+        "cloudwatch:DescribeAlarms": lambda: session.client("cloudwatch").describe_alarms(),
+        "elasticfilesystem:DescribeFileSystems": lambda: session.client("efs").describe_file_systems(
+            FileSystemId=file_system
+        ),
+        "guardduty:GetDetector": lambda: session.client("guardduty").get_detector(DetectorId=detector),
+    }
+    found = {}
+    for action, read in reads.items():
+        try:
+            read()
+            found[action] = "ok"
+        except ClientError as exc:
+            error = exc.response["Error"]
+            # moto answers a REST API's refusal in XML, which its JSON client reads as a bare 403
+            refused = "<Code>AccessDenied</Code>" in str(error.get("Message", ""))
+            found[action] = "AccessDenied" if refused else str(error["Code"])
+    return found
+
+
+def test_stock_moto_with_iam_enforced_refuses_bodyless_rest_reads_and_names_cloudwatch_monitoring(enforced):
+    assert refresh_reads(enforced, reader(enforced)) == {
+        "s3:ListBucket (HeadBucket)": "AccessDenied",  # it asked for s3:HeadBucket, no IAM action
+        "cloudwatch:DescribeAlarms": "AccessDenied",  # it asked for monitoring:DescribeAlarms
+        "elasticfilesystem:DescribeFileSystems": "403",  # SignatureDoesNotMatch, in XML to a JSON client
+        "guardduty:GetDetector": "403",
+    }
+
+
+def test_with_our_fix_bodyless_rest_reads_are_signed_right_and_cloudwatch_is_cloudwatch(enforced):
+    fixes.apply("iam_enforcement")
+    actions = (
+        "s3:ListBucket (HeadBucket)",
+        "cloudwatch:DescribeAlarms",
+        "elasticfilesystem:DescribeFileSystems",
+        "guardduty:GetDetector",
+    )
+    assert refresh_reads(enforced, reader(enforced)) == dict.fromkeys(actions, "ok")
+    # still authorised, not waved through: a user allowed only other reads is refused each
+    others = reader(enforced, "other", ["ec2:Describe*"])
+    assert refresh_reads(enforced, others) == dict.fromkeys(actions, "AccessDenied")
+
+
 # --- iam_conditions --------------------------------------------------------------------------
 
 

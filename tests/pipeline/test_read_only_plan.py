@@ -14,7 +14,9 @@ authorised, and each role runs what its GitHub job runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -43,15 +45,25 @@ ACCOUNT = CiAccount(
 
 def _as(credentials: dict[str, str]) -> None:
     """This process, and the Terraform it starts, use these credentials from now on (boto3's
-    default session keeps the credentials it first found: a new one reads these)."""
+    default session keeps the credentials it first found: a new one reads these).
+    `launcher.running` puts the environment back when the emulator stops."""
     os.environ.update(credentials)
     boto3.setup_default_session()
+
+
+@contextlib.contextmanager
+def _default_session_restored() -> Iterator[None]:
+    """No session made for a role outlives the test: the next boto3 call makes its own."""
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = None
 
 
 def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_applies(tmp_path):
     from infra.emulator import launcher
 
-    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
+    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator, _default_session_restored():
         ensure_state_bucket(tiny.BUCKET, tiny.REGION)
         base = tiny.graph(tiny.synth(tmp_path, "base", tiny.producer("v1"), tiny.consumer()))
         operations.apply(base, base.nodes, run_dir=tmp_path / "first")

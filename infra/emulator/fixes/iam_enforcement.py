@@ -10,6 +10,14 @@
   the resource their request names: the role
   (RoleName), user (UserName), policy (PolicyArn) or OIDC provider
   (OpenIDConnectProviderArn) ARN; other services still against "*".
+- A request without a body (a REST API's GET, HEAD or DELETE: EFS's DescribeFileSystems,
+  GuardDuty's GetDetector) is checked against a signature computed over its query
+  parameters as if they were the body, so every such call fails with SignatureDoesNotMatch.
+  Ours computes it over the empty body that was signed.
+- Two actions are named for IAM by what no policy grants: CloudWatch's by its signing name
+  (`monitoring:DescribeAlarms`; ReadOnlyAccess grants `cloudwatch:Describe*`), and S3's
+  HeadBucket as `s3:HeadBucket` (AWS authorises it as `s3:ListBucket`), so a read-only
+  role's refresh of any bucket was refused. Ours names the actions AWS authorises.
 
 Not evaluated here, with or without this fix: permissions boundaries, trust policies'
 conditions for web identities (the token is not read), session policies, SCPs.
@@ -22,6 +30,9 @@ from typing import Any
 from infra.emulator.fixes import replace
 
 UNSIGNED = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+IAM_PREFIXES = {"monitoring": "cloudwatch"}  # signing name -> the IAM actions' prefix, where they differ
+IAM_ACTIONS = {"s3:HeadBucket": "s3:ListBucket"}  # moto's name -> the action AWS authorises
+BODYLESS = {"GET", "HEAD", "DELETE"}
 
 
 def iam_resource(response: Any) -> str:
@@ -53,3 +64,22 @@ def apply() -> None:
         stock(self, iam_request_cls, resource)
 
     replace(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authenticate_and_authorize)
+
+    from moto.iam.access_control import IAMRequest, IAMRequestBase
+
+    stock_init, stock_request = IAMRequestBase.__init__, IAMRequest._create_aws_request
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        stock_init(self, *args, **kwargs)
+        prefix, _, action = self._action.partition(":")
+        named = f"{IAM_PREFIXES.get(prefix, prefix)}:{action}"
+        self._action = IAM_ACTIONS.get(named, named)
+
+    def create_aws_request(self: Any) -> Any:
+        request = stock_request(self)
+        if not self._body and self._method in BODYLESS:
+            request.data = b""
+        return request
+
+    replace(IAMRequestBase, "__init__", init)
+    replace(IAMRequest, "_create_aws_request", create_aws_request)
