@@ -24,7 +24,6 @@ from infra.pipeline.up import up
 from infra.policy import prowler
 from infra.runner import operations
 from infra.synth.graph import StackGraph
-from modules.ci_identities import documents
 from tests import ci_roles
 from tests.leaks import leaked
 
@@ -466,16 +465,10 @@ def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_p
     (ReadOnlyAccess, SecurityAudit) and its state reads, and the state bucket's versions are
     exactly as before. Enforcement goes off again afterwards (and this test runs last)."""
     graph, names = dev
-    cfg = load_environment("dev").config
     account = ci_account("dev")
     iam = boto3.client("iam")
     ci_roles.create(iam, account, managed=True)
-    iam.create_user(UserName="administrator")
-    iam.attach_user_policy(UserName="administrator", PolicyArn=account.managed(documents.ADMIN_MANAGED))
-    key = iam.create_access_key(UserName="administrator")["AccessKey"]
-    s3 = boto3.Session(
-        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=cfg.region
-    ).client("s3")
+    s3 = ci_roles.administrator(iam, account).client("s3")
     emulator = launcher.current()
     assert emulator is not None
     emulator.enforce_iam()

@@ -69,12 +69,7 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         operations.apply(base, base.nodes, run_dir=tmp_path / "first")
         iam = boto3.client("iam")
         ci_roles.create(iam, ACCOUNT, managed=True)
-        iam.create_user(UserName="administrator")
-        iam.attach_user_policy(UserName="administrator", PolicyArn=ACCOUNT.managed(documents.ADMIN_MANAGED))
-        key = iam.create_access_key(UserName="administrator")["AccessKey"]
-        admin = boto3.Session(
-            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=tiny.REGION
-        )
+        admin = ci_roles.administrator(iam, ACCOUNT)
         emulator.enforce_iam()
         s3, ssm = admin.client("s3"), admin.client("ssm")
         before = ci_roles.bucket_writes(s3, tiny.BUCKET)
