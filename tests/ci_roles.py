@@ -4,7 +4,10 @@ IAM is enforced), and a role assumed as a GitHub job assumes it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -51,6 +54,22 @@ def assume(account: CiAccount, purpose: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
     }
+
+
+@contextlib.contextmanager
+def acting_as(credentials: dict[str, str]) -> Iterator[None]:
+    """This process, and the Terraform it starts, with these credentials while the block runs.
+    boto3's default session keeps the credentials it first found: it is made anew on entering
+    and dropped on leaving, and the environment is put back."""
+    saved = dict(os.environ)
+    os.environ.update(credentials)
+    boto3.setup_default_session()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        boto3.DEFAULT_SESSION = None
 
 
 def bucket_writes(s3: Any, bucket: str) -> list[str]:

@@ -7,7 +7,6 @@ emulator answers at once). dev is deployed once for the checks that need a deplo
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -474,15 +473,10 @@ def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_p
     emulator.enforce_iam()
 
     before = ci_roles.bucket_writes(s3, account.bucket)
-    saved = dict(os.environ)
-    os.environ.update(ci_roles.assume(account, "plan"))
-    boto3.setup_default_session()
     try:
-        outcomes = operations.plan(graph, names, run_dir=tmp_path, lock=False)
+        with ci_roles.acting_as(ci_roles.assume(account, "plan")):
+            outcomes = operations.plan(graph, names, run_dir=tmp_path, lock=False)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        boto3.DEFAULT_SESSION = None
         emulator.enforce_iam(enforced=False)
     assert {o.stack: o.detail for o in outcomes} == {name: "no changes" for name in names}
     assert ci_roles.bucket_writes(s3, account.bucket) == before

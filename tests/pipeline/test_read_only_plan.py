@@ -14,10 +14,6 @@ authorised, and each role runs what its GitHub job runs.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
-
 import boto3
 import pytest
 
@@ -43,27 +39,10 @@ ACCOUNT = CiAccount(
 )
 
 
-def _as(credentials: dict[str, str]) -> None:
-    """This process, and the Terraform it starts, use these credentials from now on (boto3's
-    default session keeps the credentials it first found: a new one reads these).
-    `launcher.running` puts the environment back when the emulator stops."""
-    os.environ.update(credentials)
-    boto3.setup_default_session()
-
-
-@contextlib.contextmanager
-def _default_session_restored() -> Iterator[None]:
-    """No session made for a role outlives the test: the next boto3 call makes its own."""
-    try:
-        yield
-    finally:
-        boto3.DEFAULT_SESSION = None
-
-
 def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_applies(tmp_path):
     from infra.emulator import launcher
 
-    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator, _default_session_restored():
+    with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
         ensure_state_bucket(tiny.BUCKET, tiny.REGION)
         base = tiny.graph(tiny.synth(tmp_path, "base", tiny.producer("v1"), tiny.consumer()))
         operations.apply(base, base.nodes, run_dir=tmp_path / "first")
@@ -75,13 +54,13 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         before = ci_roles.bucket_writes(s3, tiny.BUCKET)
         head = tiny.graph(tiny.synth(tmp_path, "head", tiny.producer("v2"), tiny.consumer()))
 
-        _as(ci_roles.assume(ACCOUNT, "plan"))
-        operations.plan(head, head.nodes, run_dir=tmp_path / "plan", lock=False)
-        assert (tmp_path / "plan" / "t-producer" / "plan.json").is_file()  # it planned the change
-        assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # and wrote nothing, not even a lock file
+        with ci_roles.acting_as(ci_roles.assume(ACCOUNT, "plan")):
+            operations.plan(head, head.nodes, run_dir=tmp_path / "plan", lock=False)
+            assert (tmp_path / "plan" / "t-producer" / "plan.json").is_file()  # it planned the change
+            assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # and wrote nothing, not even a lock file
 
-        with pytest.raises(OperationFailed) as refused:
-            operations.apply(head, head.nodes, run_dir=tmp_path / "refused")
+            with pytest.raises(OperationFailed) as refused:
+                operations.apply(head, head.nodes, run_dir=tmp_path / "refused")
         [failure] = [o for o in refused.value.outcomes if o.status == "failed"]
         headline = failure.detail.splitlines()[0]
         assert headline.startswith(
@@ -92,8 +71,8 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # nothing half-applied
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v1"
 
-        _as(ci_roles.assume(ACCOUNT, "apply"))
-        operations.apply(head, head.nodes, run_dir=tmp_path / "applied")
+        with ci_roles.acting_as(ci_roles.assume(ACCOUNT, "apply")):
+            operations.apply(head, head.nodes, run_dir=tmp_path / "applied")
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v2"
         assert ssm.get_parameter(Name="/t/copy")["Parameter"]["Value"] == "v2"
         written = {w.split("@")[0] for w in set(ci_roles.bucket_writes(s3, tiny.BUCKET)) - set(before)}
