@@ -4,6 +4,12 @@ A stack starts when every stack it depends on (among those chosen) has succeeded
 stack fails, everything downstream of it is skipped, and the rest go on.
 `reverse=True` walks the graph backwards (destroy: consumers before producers).
 
+An `eager` stack starts at once, without waiting: its action reads nothing the actions of
+its upstream produce in this run (a plan reads its upstream's applied state, not its plan).
+Its outcome is still settled in order, once its upstream's are known: downstream of a stack
+that failed it is reported skipped, downstream of a deferred one deferred, as if it had
+waited, and `drop` undoes what its action left behind.
+
 The listener hears each stack's outcome as it finishes. A listener that is also a
 `Progress` (the live view) hears as well when a stack starts, and what each stack that
 cannot start yet still waits on.
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -66,15 +72,20 @@ def run_graph(
     workers: int | None = None,
     reverse: bool = False,
     listener: Listener | None = None,
+    eager: Collection[str] = (),
+    drop: Callable[[StackNode], object] | None = None,
 ) -> list[Outcome]:
     chosen = set(names)
-    graph.levels(chosen)  # refuse a cycle before starting anything
+    order = graph.order(chosen)  # refuses a cycle before starting anything
+    if reverse:
+        order.reverse()
     waits_for = {n: {d for d in graph.nodes[n].depends_on if d in chosen} for n in chosen}
     if reverse:
         waits_for = {n: {m for m in chosen if n in graph.nodes[m].depends_on} for n in chosen}
 
     outcomes: dict[str, Outcome] = {}
     running: dict[Future[str], tuple[str, float]] = {}
+    held: dict[str, Outcome] = {}  # eager stacks that finished before their upstream did
     progress = listener if isinstance(listener, Progress) else None
     told: dict[str, list[str]] = {}
 
@@ -88,9 +99,27 @@ def run_graph(
         if listener:
             listener(outcome)
 
+    def settle(outcome: Outcome) -> None:
+        """An eager stack's outcome, once its upstream's are known: what it would have been
+        had it waited."""
+        blockers = sorted(waits_for[outcome.stack])
+        bad = [b for b in blockers if outcomes[b].status in (FAILED, SKIPPED)]
+        deferred = [b for b in blockers if outcomes[b].status == DEFERRED]
+        if (bad or deferred) and drop:
+            drop(graph.nodes[outcome.stack])
+        if bad:
+            record(Outcome(outcome.stack, SKIPPED, outcome.seconds, f"{bad[0]} did not succeed"))
+        elif deferred:
+            record(Outcome(outcome.stack, DEFERRED, outcome.seconds, f"waits for {deferred[0]} to be applied"))
+        else:
+            record(outcome)
+
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         while len(outcomes) < len(chosen):
-            for name in sorted(chosen - outcomes.keys() - {n for n, _ in running.values()}):
+            for name in [n for n in order if n in held and waits_for[n] <= outcomes.keys()]:
+                settle(held.pop(name))
+            busy = {n for n, _ in running.values()} | held.keys()
+            for name in [n for n in order if n not in outcomes and n not in busy]:
                 blockers = waits_for[name]
                 bad = sorted(b for b in blockers if b in outcomes and outcomes[b].status in (FAILED, SKIPPED))
                 waiting = sorted(b for b in blockers if b in outcomes and outcomes[b].status == DEFERRED)
@@ -100,7 +129,7 @@ def run_graph(
                     record(Outcome(name, SKIPPED, 0.0, f"{bad[0]} did not succeed"))
                 elif waiting and all(b in outcomes for b in blockers):
                     record(Outcome(name, DEFERRED, 0.0, f"waits for {waiting[0]} to be applied"))
-                elif all(b in outcomes for b in blockers):
+                elif name in eager or all(b in outcomes for b in blockers):
                     if progress:
                         progress.waiting(name, [])  # for a free worker
                     running[pool.submit(act, graph.nodes[name])] = (name, time.monotonic())
@@ -114,12 +143,13 @@ def run_graph(
                 name, started = running.pop(future)
                 seconds = time.monotonic() - started
                 try:
-                    record(Outcome(name, OK, seconds, future.result()))
+                    outcome = Outcome(name, OK, seconds, future.result())
                 except Deferred as exc:
-                    record(Outcome(name, DEFERRED, seconds, str(exc)))
+                    outcome = Outcome(name, DEFERRED, seconds, str(exc))
                 except Exception as exc:  # noqa: BLE001 - any failure stops this stack's downstream
-                    record(Outcome(name, FAILED, seconds, str(exc)))
-    order = graph.order(chosen)
-    if reverse:
-        order.reverse()
+                    outcome = Outcome(name, FAILED, seconds, str(exc))
+                if waits_for[name] <= outcomes.keys():
+                    settle(outcome)
+                else:
+                    held[name] = outcome
     return [outcomes[n] for n in order]

@@ -226,7 +226,19 @@ def plan(
         ws = _ready(node)
         return _save_plan(ws, run_dir, *extra).summary.totals()
 
-    outcomes = run_graph(graph, names, action, workers=workers, listener=listener, reverse=destroy)
+    # A plan reads its upstream's applied state, never its plan: each stack starts at once, but
+    # one planned only if an upstream plan changes its inputs waits for that plan.
+    eager = set(names) - set(only_if_inputs_change)
+    outcomes = run_graph(
+        graph,
+        names,
+        action,
+        workers=workers,
+        listener=listener,
+        reverse=destroy,
+        eager=eager,
+        drop=lambda node: _not_planned(run_dir, node),
+    )
     write_outcomes(graph, outcomes, run_dir)
     return _check("plan", outcomes, allowed=(OK, DEFERRED))
 

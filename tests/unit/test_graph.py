@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.runner.executor import FAILED, OK, SKIPPED, run_graph
+from infra.runner.executor import DEFERRED, FAILED, OK, SKIPPED, Deferred, run_graph
 from infra.synth.graph import CycleError, StackGraph
 
 
@@ -128,6 +128,60 @@ def test_reverse_destroys_consumers_first(graph):
     finished: list[str] = []
     run_graph(graph, graph.nodes, lambda n: finished.append(n.name) or "", workers=2, reverse=True)
     assert finished.index("dev-lms") < finished.index("dev-redis") < finished.index("dev-network")
+
+
+def test_eager_stacks_start_before_their_upstream_ends_and_are_reported_in_order(graph):
+    """dev-kms finishes only once dev-lms, three levels below it, has started; the listener
+    still hears every stack after the stacks it depends on."""
+    lms_started = threading.Event()
+    heard: list[str] = []
+
+    def action(node):
+        if node.name == "dev-lms":
+            lms_started.set()
+        if node.name == "dev-kms" and not lms_started.wait(timeout=10):
+            raise RuntimeError("dev-lms waited for dev-kms")
+        return "planned"
+
+    outcomes = run_graph(
+        graph, graph.nodes, action, workers=6, eager=set(graph.nodes), listener=lambda o: heard.append(o.stack)
+    )
+    assert {o.status for o in outcomes} == {OK}
+    for name, deps in DIAMOND.items():
+        assert all(heard.index(d) < heard.index(name) for d in deps)
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "detail"),
+    [
+        (RuntimeError("boom"), SKIPPED, "{} did not succeed"),
+        (Deferred("not applied"), DEFERRED, "waits for {} to be applied"),
+    ],
+)
+def test_an_eager_stack_below_a_failed_or_deferred_one_is_reported_as_if_it_had_waited(graph, raised, status, detail):
+    ran: list[str] = []
+    dropped: list[str] = []
+
+    def action(node):
+        if node.name == "dev-network":
+            time.sleep(0.2)  # the stacks below finish first, and are held
+            raise raised
+        ran.append(node.name)
+        return "planned"
+
+    outcomes = {
+        o.stack: o
+        for o in run_graph(
+            graph, graph.nodes, action, workers=6, eager=set(graph.nodes), drop=lambda n: dropped.append(n.name)
+        )
+    }
+    below = {"dev-redis", "dev-database", "dev-lms"}
+    assert below <= set(ran)  # they ran, eagerly
+    assert sorted(dropped) == sorted(below)  # and what they left is undone
+    for name in below:  # each names the first stack it depends on that did not get through
+        first = min(d for d in DIAMOND[name] if d in below | {"dev-network"})
+        assert outcomes[name].status == status and detail.format(first) in outcomes[name].detail
+    assert outcomes["dev-kms"].status == OK and outcomes["nonprod-account"].status == OK
 
 
 def test_the_cycle_named_is_the_same_every_time(tmp_path):

@@ -44,3 +44,9 @@ def test_node_22_is_installed_for_jsii():
         pytest.skip("set-up has not installed node_modules (run scripts/setup)")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True, env=os.environ)
     assert version.stdout.startswith("v22.")
+
+
+def test_terraform_runs_with_a_lazier_go_collector_unless_the_caller_chose_one():
+    """GOGC=400 cuts a fifth of a plan's CPU (docs/performance.md); a GOGC set by the caller wins."""
+    assert toolchain.terraform_env(base={"PATH": "/bin"})["GOGC"] == toolchain.GO_GC == "400"
+    assert toolchain.terraform_env(base={"PATH": "/bin", "GOGC": "100"})["GOGC"] == "100"
