@@ -184,6 +184,10 @@ def up(
     ] = None,
     keep: Annotated[bool, typer.Option(help="Leave the deployment and the emulator running.")] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel stacks (default: 4, or cores if more).")] = None,
+    as_ci_roles: Annotated[
+        bool,
+        typer.Option(help="IAM enforced after the set-up; each phase as the CI role its GitHub job assumes."),
+    ] = False,
 ) -> None:
     """The main job: the whole loop on the embedded emulator.
 
@@ -194,7 +198,7 @@ def up(
     from infra.pipeline.up import up_all
 
     with _view() as view:
-        up_all(envs or [promotion().first], keep=keep, workers=workers, listener=view)
+        up_all(envs or [promotion().first], keep=keep, workers=workers, listener=view, as_ci_roles=as_ci_roles)
 
 
 # --- deploying ------------------------------------------------------------------------------

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import boto3
 
 from infra.config import load_environment
 from infra.config.layers import PROTECTION_VARIABLE
 from infra.console import err
+from infra.emulator import identities
+from infra.emulator.launcher import Emulator
 from infra.emulator.seed import emulated
 from infra.paths import SYNTH_OUT
 from infra.pipeline import compliance
+from infra.pipeline.ci import ci_account
 from infra.pipeline.phases import Loop, PhaseFailed, write
 from infra.pipeline.probe import run_probes
 from infra.policy.scan import scan_and_check
@@ -30,19 +35,59 @@ from infra.synth.graph import StackGraph
 EMULATOR_WORKERS = 4
 
 
-def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Listener | None = None) -> Loop:
-    """Run the loop; raises PhaseFailed (with the report filled in) when a phase fails."""
+def up(
+    env: str,
+    *,
+    keep: bool = False,
+    workers: int | None = None,
+    listener: Listener | None = None,
+    as_ci_roles: bool = False,
+) -> Loop:
+    """Run the loop; raises PhaseFailed (with the report filled in) when a phase fails.
+
+    `as_ci_roles`: after the administrator's set-up (the state bucket, and the CI identities
+    made from modules/ci_identities/documents.py), IAM is enforced and each phase runs as the
+    role its GitHub job assumes: the plans, the compliance scan and the re-plan as the
+    read-only plan role, the apply, the probes and the destroy as the apply role."""
     workers = workers or max(EMULATOR_WORKERS, default_workers())
     cfg = load_environment(env).config
-    loop = Loop(f"infra up {env} (embedded emulator)")
+    loop = Loop(f"infra up {env} (embedded emulator" + (", IAM enforced, as the CI roles)" if as_ci_roles else ")"))
     graph: StackGraph | None = None
     names: list[str] = []
     run_dir = operations.new_run_dir(f"up-{env}")
     cleanup = contextlib.ExitStack()
+    roles: dict[str, dict[str, str]] = {}  # purpose -> the assumed role's credentials
+    emulator: Emulator | None = None
 
     def start() -> str:
+        nonlocal emulator
         emulator, created = cleanup.enter_context(emulated(cfg, fresh=True, keep=keep))
         return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"
+
+    def bootstrap() -> str:
+        said = ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+        if not as_ci_roles:
+            return said
+        assert emulator is not None
+        account = ci_account(env)
+        identities.create(boto3.client("iam", region_name=cfg.region), account, managed=True)
+        emulator.enforce_iam()
+        if keep:  # a kept emulator is left as it was found: open to any caller
+            cleanup.callback(emulator.enforce_iam, False)
+        roles.update({purpose: identities.assume(account, purpose) for purpose in ("plan", "apply")})
+        return f"{said}; CI identities made, IAM enforced from here on"
+
+    def acting(purpose: str, action: Callable[[], str]) -> Callable[[], str]:
+        """The phase as the role its GitHub job assumes (as_ci_roles), else as it is."""
+        if not as_ci_roles:
+            return action
+
+        def run() -> str:
+            with identities.acting_as(roles[purpose]):
+                caller = boto3.client("sts", region_name=cfg.region).get_caller_identity()["Arn"]
+                return f"{action()} (as {caller})"
+
+        return run
 
     def do_synth() -> str:
         nonlocal graph, names
@@ -61,7 +106,10 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
 
     def do_plan() -> str:
         assert graph is not None
-        outcomes = operations.plan(graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener)
+        # read-only, as a pull request's plan is (no lock file)
+        outcomes = operations.plan(
+            graph, names, run_dir=run_dir / "plan", workers=workers, listener=listener, lock=False
+        )
         report = report_for([run_dir / "plan"], Context(target=env))  # what a pull request would show
         path = write(run_dir / "plan.md", report.text)
         deferred = sum(o.status == "deferred" for o in outcomes)
@@ -89,7 +137,7 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
 
     def do_replan() -> str:
         assert graph is not None
-        operations.plan(graph, names, run_dir=run_dir / "replan", workers=workers, listener=listener)
+        operations.plan(graph, names, run_dir=run_dir / "replan", workers=workers, listener=listener, lock=False)
         changed = [p for p in load_run(run_dir / "replan") if p.has_changes]
         if changed:
             lines = [f"{p.stack}: {p.totals()} {sorted(c.address for c in p.changes)}" for p in changed]
@@ -107,21 +155,26 @@ def up(env: str, *, keep: bool = False, workers: int | None = None, listener: Li
 
     with cleanup:
         loop.phase("emulator", start)
-        loop.phase("bootstrap", lambda: ensure_state_bucket(cfg.account.state_bucket, cfg.region))
+        loop.phase("bootstrap", bootstrap)
         loop.phase("synth", do_synth)
         loop.phase("scan", do_scan)
-        loop.phase("plan", do_plan)
-        loop.phase("apply", do_apply)
-        loop.phase("probe", do_probe)
-        loop.phase("compliance", do_compliance)
-        loop.phase("re-plan", do_replan)
+        loop.phase("plan", acting("plan", do_plan))
+        loop.phase("apply", acting("apply", do_apply))
+        loop.phase("probe", acting("apply", do_probe))
+        loop.phase("compliance", acting("plan", do_compliance))
+        loop.phase("re-plan", acting("plan", do_replan))
         if not keep:
-            loop.phase("destroy", do_destroy)
+            loop.phase("destroy", acting("apply", do_destroy))
     return loop
 
 
 def up_all(
-    envs: Sequence[str], *, keep: bool = False, workers: int | None = None, listener: Listener | None = None
+    envs: Sequence[str],
+    *,
+    keep: bool = False,
+    workers: int | None = None,
+    listener: Listener | None = None,
+    as_ci_roles: bool = False,
 ) -> list[Loop]:
     """`infra up ENV...`: each environment's loop in turn (a failed one does not stop the
     next); every report is printed. Raises PhaseFailed naming the environments that failed."""
@@ -130,7 +183,7 @@ def up_all(
     loops, failed = [], []
     for env in envs:
         try:
-            loop = up(env, keep=keep, workers=workers, listener=listener)
+            loop = up(env, keep=keep, workers=workers, listener=listener, as_ci_roles=as_ci_roles)
         except PhaseFailed as exc:
             err.print(f"up {env} failed in {exc}", markup=False)
             failed.append(env)

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsii
+
 from infra.versions import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION, TERRAFORM_REQUIRED
-from modules.common.cdk import Construct, S3Backend, TerraformOutput, TerraformStack, aws
+from modules.ci_identities.documents import boundary_arn
+from modules.common.cdk import Aspects, Construct, IAspect, IConstruct, S3Backend, TerraformOutput, TerraformStack, aws
 from modules.common.label import Label
 
 
 def state_key(scope: str, component: str) -> str:
     """The S3 key of a stack's state: `<env>/<component>/terraform.tfstate`."""
     return f"{scope}/{component}/terraform.tfstate"
+
+
+@jsii.implements(IAspect)
+class Bounded:
+    """Every IAM role of a stack carries the account's permissions boundary: the apply role
+    may create a role only with it (modules/ci_identities/documents.py), so a role it makes
+    can never do more than the apply role may."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, aws.iam_role.IamRole):
+            node.permissions_boundary = self.arn
 
 
 class InfraStack(TerraformStack):
@@ -50,6 +67,7 @@ class InfraStack(TerraformStack):
             {"source": AWS_PROVIDER_SOURCE, "version": AWS_PROVIDER_VERSION},
         )
         self.add_override("terraform.required_version", TERRAFORM_REQUIRED)
+        Aspects.of(self).add(Bounded(boundary_arn(account_id)))
 
     def export(self, name: str, value: Any, description: str) -> None:
         """A stack output (what `infra output` and the post-apply probes read)."""

@@ -13,7 +13,9 @@ One set per account (docs/trust-model.md says it for a reviewer):
   AdministratorAccess, bounded by the boundary `infra-github-apply-boundary`, and the same
   guards as explicit denies in its own policy: it may not touch the CI roles or the
   boundary, the OIDC provider, the state bucket's policy and settings, IAM users, or the
-  saved plans.
+  saved plans, and it may create a role only with the boundary on it, which no role may
+  lose (so it cannot make a role that may do more than it may; every role the modules make
+  carries the boundary: infra/synth/stack.py).
 
 Pure data and no CDKTF: the emulator's enforced-IAM tests create these documents directly.
 """
@@ -63,7 +65,7 @@ class CiAccount:
 
     @property
     def boundary_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:policy/{BOUNDARY_NAME}"
+        return boundary_arn(self.account_id, self.partition)
 
     @property
     def bucket_arn(self) -> str:
@@ -74,6 +76,11 @@ class CiAccount:
 
     def managed(self, name: str) -> str:
         return f"arn:{self.partition}:iam::aws:policy/{name}"
+
+
+def boundary_arn(account_id: str, partition: str = "aws") -> str:
+    """The permissions boundary every role in the account carries (the apply role's too)."""
+    return f"arn:{partition}:iam::{account_id}:policy/{BOUNDARY_NAME}"
 
 
 def _document(*statements: Document) -> Document:
@@ -198,6 +205,19 @@ def guards(account: CiAccount) -> list[Document]:
                 "iam:AttachUserPolicy",
                 "iam:PutUserPolicy",
             ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "DenyRolesWithoutTheBoundary",  # else a new role could do what the boundary forbids
+            "Effect": "Deny",
+            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": account.boundary_arn}},
+        },
+        {
+            "Sid": "DenyRemovingTheBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary"],
             "Resource": "*",
         },
         {

@@ -13,13 +13,28 @@ from __future__ import annotations
 import cdktf_cdktf_provider_aws as aws
 from cdktf import (
     App,
+    Aspects,
     Fn,
+    IAspect,
     S3Backend,
     TerraformOutput,
     TerraformStack,
     Testing,
     Token,
 )
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-__all__ = ["App", "Construct", "Fn", "S3Backend", "TerraformOutput", "TerraformStack", "Testing", "Token", "aws"]
+__all__ = [
+    "App",
+    "Aspects",
+    "Construct",
+    "Fn",
+    "IAspect",
+    "IConstruct",
+    "S3Backend",
+    "TerraformOutput",
+    "TerraformStack",
+    "Testing",
+    "Token",
+    "aws",
+]

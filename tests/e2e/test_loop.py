@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from infra.config import load_environment
-from infra.emulator import launcher
+from infra.emulator import identities, launcher
 from infra.paths import REPO, SYNTH_OUT, WORK
 from infra.pipeline.ci import ci_account
 from infra.pipeline.compliance import last_report
@@ -466,7 +466,7 @@ def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_p
     graph, names = dev
     account = ci_account("dev")
     iam = boto3.client("iam")
-    ci_roles.create(iam, account, managed=True)
+    identities.create(iam, account, managed=True)
     s3 = ci_roles.administrator(iam, account).client("s3")
     emulator = launcher.current()
     assert emulator is not None
@@ -474,7 +474,7 @@ def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_p
 
     before = ci_roles.bucket_writes(s3, account.bucket)
     try:
-        with ci_roles.acting_as(ci_roles.assume(account, "plan")):
+        with identities.acting_as(identities.assume(account, "plan")):
             outcomes = operations.plan(graph, names, run_dir=tmp_path, lock=False)
     finally:
         emulator.enforce_iam(enforced=False)

@@ -233,6 +233,96 @@ def test_with_our_fix_a_deny_with_not_resource_denies_all_but_its_exceptions():
     assert _reads("arn:aws:s3:::state/dev/kms/terraform.tfstate") == "PERMITTED"
 
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/guarded"
+
+
+def role_maker(admin) -> boto3.Session:
+    """A user who may do anything but make a role without the boundary (the apply role's guard)."""
+    iam = admin.client("iam")
+    iam.create_user(UserName="maker")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+            },
+        ],
+    }
+    iam.put_user_policy(UserName="maker", PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="maker")["AccessKey"]
+    return boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+
+
+def roles_made(maker) -> dict[str, str]:
+    """A role made with the boundary, with another one, and with none: "ok" or the error code."""
+    made = {}
+    for name, boundary in (("with", BOUNDARY), ("other", "arn:aws:iam::aws:policy/ReadOnlyAccess"), ("none", None)):
+        extra = {"PermissionsBoundary": boundary} if boundary else {}
+        try:
+            maker.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}", **extra)
+            made[name] = "ok"
+        except ClientError as exc:
+            made[name] = str(exc.response["Error"]["Code"])
+    return made
+
+
+def test_stock_moto_with_iam_enforced_refuses_every_role_under_a_boundary_condition(enforced):
+    """StringNotEquals is unknown and the request's iam:PermissionsBoundary is not given to
+    the policy: the condition counts as holding, so the Deny refuses even the right boundary."""
+    fixes.apply("iam_enforcement")
+    assert roles_made(role_maker(enforced)) == {"with": "AccessDenied", "other": "AccessDenied", "none": "AccessDenied"}
+
+
+def test_with_our_fix_a_role_is_made_only_with_the_boundary(enforced):
+    fixes.apply("iam_enforcement")
+    fixes.apply("iam_conditions")
+    assert roles_made(role_maker(enforced)) == {"with": "ok", "other": "AccessDenied", "none": "AccessDenied"}
+
+
+# --- iam_speed --------------------------------------------------------------------------------
+
+MANAGED = ("ReadOnlyAccess", "SecurityAudit", "AdministratorAccess")
+ASKED = [  # (action, resource): granted by some of these policies, by none, by wildcards
+    ("wafv2:GetWebACL", "*"),
+    ("elasticfilesystem:DescribeMountTargets", "arn:aws:elasticfilesystem:sa-east-1:1:file-system/fs-1"),
+    ("s3:PutObject", "arn:aws:s3:::state/dev/kms/terraform.tfstate"),
+    ("iam:CreateRole", "arn:aws:iam::1:role/x"),
+    ("cloudwatch:DescribeAlarms", "*"),
+    ("nosuchservice:Get", "*"),
+]
+
+
+def _decisions() -> list[str]:
+    from moto.iam.access_control import IAMPolicy
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    data = json.loads(aws_managed_policies_data)
+    documents = [json.dumps(data[name]["Document"]) for name in MANAGED] + [json.dumps(TLS_ONLY)]
+    return [IAMPolicy(doc).is_action_permitted(a, r).name for doc in documents for a, r in ASKED]
+
+
+def test_with_our_fix_iam_decides_as_stock_moto_and_compiles_each_pattern_once():
+    """A speed fix: the same decisions as stock (ReadOnlyAccess's ~3,000 action patterns were
+    compiled again at every request: 80 ms each), each pattern compiled once."""
+    from infra.emulator.fixes import iam_speed
+
+    stock = _decisions()
+    assert {"PERMITTED", "NEUTRAL", "DENIED"} <= set(stock)  # the samples cover every outcome
+    fixes.apply("iam_speed")
+    iam_speed._compiled.cache_clear()
+    assert _decisions() == stock
+    compiled = iam_speed._compiled.cache_info().misses
+    assert compiled > 3000  # every pattern of the four policies, once
+    assert _decisions() == stock
+    assert iam_speed._compiled.cache_info().misses == compiled  # none compiled again
+
+
 # --- efs --------------------------------------------------------------------------------------
 
 

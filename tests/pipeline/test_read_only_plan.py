@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from infra.config import load_environment
+from infra.emulator import identities
 from infra.pipeline.deploy import deploy
 from infra.runner import operations
 from infra.runner.bootstrap import NoStateBucket, ensure_state_bucket
@@ -47,14 +48,14 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         base = tiny.graph(tiny.synth(tmp_path, "base", tiny.producer("v1"), tiny.consumer()))
         operations.apply(base, base.nodes, run_dir=tmp_path / "first")
         iam = boto3.client("iam")
-        ci_roles.create(iam, ACCOUNT, managed=True)
+        identities.create(iam, ACCOUNT, managed=True)
         admin = ci_roles.administrator(iam, ACCOUNT)
         emulator.enforce_iam()
         s3, ssm = admin.client("s3"), admin.client("ssm")
         before = ci_roles.bucket_writes(s3, tiny.BUCKET)
         head = tiny.graph(tiny.synth(tmp_path, "head", tiny.producer("v2"), tiny.consumer()))
 
-        with ci_roles.acting_as(ci_roles.assume(ACCOUNT, "plan")):
+        with identities.acting_as(identities.assume(ACCOUNT, "plan")):
             operations.plan(head, head.nodes, run_dir=tmp_path / "plan", lock=False)
             assert (tmp_path / "plan" / "t-producer" / "plan.json").is_file()  # it planned the change
             assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # and wrote nothing, not even a lock file
@@ -71,7 +72,7 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # nothing half-applied
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v1"
 
-        with ci_roles.acting_as(ci_roles.assume(ACCOUNT, "apply")):
+        with identities.acting_as(identities.assume(ACCOUNT, "apply")):
             operations.apply(head, head.nodes, run_dir=tmp_path / "applied")
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v2"
         assert ssm.get_parameter(Name="/t/copy")["Parameter"]["Value"] == "v2"

@@ -64,6 +64,20 @@ def test_default_tags_carry_the_standard_five(synthesized):
     assert prod["allowed_account_ids"] == ["222222222222"]
 
 
+def test_every_role_carries_its_accounts_permissions_boundary(synthesized):
+    """The apply role may make a role only with the boundary (docs/trust-model.md): a role
+    without it would fail the apply on AWS, and could do more than the apply role."""
+    from modules.ci_identities.documents import boundary_arn
+
+    roles = 0
+    for name, doc in stack_docs(synthesized).items():
+        account = doc["provider"]["aws"][0]["allowed_account_ids"][0]
+        for role_name, role in doc.get("resource", {}).get("aws_iam_role", {}).items():
+            roles += 1
+            assert role.get("permissions_boundary") == boundary_arn(account), (name, role_name)
+    assert roles >= 3 * 6  # the environments' roles (LMS, probe, database, network, web) and the accounts'
+
+
 def test_nothing_points_at_an_emulator(synthesized):
     """The same JSON goes to real AWS and to the emulator: emulation is environment only."""
     result, _ = synthesized

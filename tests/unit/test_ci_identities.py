@@ -17,10 +17,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.emulator import fixes
+from infra.emulator import fixes, identities
 from modules.ci_identities import documents
 from modules.ci_identities.documents import CiAccount
-from tests import ci_roles
 
 ACCOUNT = CiAccount(
     account_id="123456789012",
@@ -31,7 +30,7 @@ ACCOUNT = CiAccount(
     repository="infra",
 )
 STATE = "dev/redis/terraform.tfstate"
-ALLOW_ALL = ci_roles.ALLOW_ALL
+ALLOW_ALL = identities.ALLOW_ALL
 
 
 def denied(call: Callable[[], object]) -> str:
@@ -53,14 +52,14 @@ def roles(in_process_aws, monkeypatch) -> Iterator[Callable[[str], boto3.Session
     fixes.apply("iam_conditions")
     fixes.apply("iam_enforcement")
     iam, s3 = boto3.client("iam"), boto3.client("s3", region_name=ACCOUNT.region)
-    ci_roles.create(iam, ACCOUNT, managed=False)
+    identities.create(iam, ACCOUNT, managed=False)
     s3.create_bucket(Bucket=ACCOUNT.bucket, CreateBucketConfiguration={"LocationConstraint": ACCOUNT.region})
     for object_key in (STATE, "plans/dev/abc/plan.json", "elsewhere/notes.txt"):
         s3.put_object(Bucket=ACCOUNT.bucket, Key=object_key, Body=b"{}")
     monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", ActionAuthenticatorMixin.request_count)
 
     def assume(purpose: str) -> boto3.Session:
-        credentials = ci_roles.assume(ACCOUNT, purpose)
+        credentials = identities.assume(ACCOUNT, purpose)
         return boto3.Session(
             aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
@@ -110,8 +109,10 @@ def test_the_apply_role_changes_the_account_but_not_the_ci_identities(roles):
     session = roles("apply")
     s3, iam = session.client("s3"), session.client("iam")
     s3.put_object(Bucket=ACCOUNT.bucket, Key=STATE, Body=b'{"serial": 2}')  # it applies: it writes states
-    iam.create_role(RoleName="lms-task", AssumeRolePolicyDocument=json.dumps(documents.trust(ACCOUNT, "plan")))
+    trust = json.dumps(documents.trust(ACCOUNT, "plan"))
+    iam.create_role(RoleName="lms-task", AssumeRolePolicyDocument=trust, PermissionsBoundary=ACCOUNT.boundary_arn)
     plan_role = documents.ROLE_NAMES["plan"]
+    other = "arn:aws:iam::aws:policy/AdministratorAccess"
     refused = {
         "change the plan role's trust": lambda: iam.update_assume_role_policy(
             RoleName=plan_role, PolicyDocument=json.dumps(ALLOW_ALL)
@@ -131,6 +132,14 @@ def test_the_apply_role_changes_the_account_but_not_the_ci_identities(roles):
         ),
         "drop its own boundary": lambda: iam.delete_role_permissions_boundary(RoleName=documents.ROLE_NAMES["apply"]),
         "write a saved plan": lambda: s3.put_object(Bucket=ACCOUNT.bucket, Key="plans/dev/x", Body=b"x"),
+        "make a role without the boundary": lambda: iam.create_role(RoleName="admin", AssumeRolePolicyDocument=trust),
+        "make a role with another boundary": lambda: iam.create_role(
+            RoleName="admin", AssumeRolePolicyDocument=trust, PermissionsBoundary=other
+        ),
+        "swap a role's boundary": lambda: iam.put_role_permissions_boundary(
+            RoleName="lms-task", PermissionsBoundary=other
+        ),
+        "take a role's boundary off": lambda: iam.delete_role_permissions_boundary(RoleName="lms-task"),
     }
     outcomes = {}
     for what, call in refused.items():

@@ -17,6 +17,7 @@ from typing import Any
 MODULES: tuple[str, ...] = (
     "iam_conditions",
     "iam_enforcement",
+    "iam_speed",
     "efs",
     "elasticache",
     "applicationautoscaling",

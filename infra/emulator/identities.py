@@ -1,0 +1,78 @@
+"""The CI identities of modules/ci_identities/documents.py made in an emulated account, as
+the platform team makes them from `infra ci documents` (the administrator's set-up, before
+IAM is enforced), a role assumed as a GitHub job assumes it, and this process acting as it.
+
+`infra up ENV --as-ci-roles` and the tests that prove the roles (tests/ci_roles.py adds their
+administrator and the bucket's write count) use these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+
+from modules.ci_identities import documents
+from modules.ci_identities.documents import CiAccount
+
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def create(iam: Any, account: CiAccount, *, managed: bool) -> None:
+    """The boundary, the OIDC provider and the three roles with their trust and policies.
+    `managed`: attach the AWS managed policies the documents name (ReadOnlyAccess for what
+    Terraform refreshes), which the emulator has and in-process moto does not load;
+    otherwise the roles hold only their own documents (the apply role an allow-all in
+    AdministratorAccess's place)."""
+    iam.create_policy(PolicyName=documents.BOUNDARY_NAME, PolicyDocument=json.dumps(documents.boundary_policy(account)))
+    iam.create_open_id_connect_provider(
+        Url=f"https://{documents.OIDC_HOST}", ClientIDList=[documents.AUDIENCE], ThumbprintList=["0" * 40]
+    )
+    own = {
+        "plan": [documents.plan_policy(account)],
+        "queue": [documents.queue_policy(account)],
+        "apply": [*([] if managed else [ALLOW_ALL]), documents.apply_guard_policy(account)],
+    }
+    read_only, admin = documents.READ_ONLY_MANAGED, (documents.ADMIN_MANAGED,)
+    attached = {"plan": read_only, "queue": read_only, "apply": admin}
+    for purpose, policies in own.items():
+        name = documents.ROLE_NAMES[purpose]
+        bounded = {"PermissionsBoundary": account.boundary_arn} if purpose == "apply" else {}
+        trust = json.dumps(documents.trust(account, purpose))
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, **bounded)
+        for i, document in enumerate(policies):
+            iam.put_role_policy(RoleName=name, PolicyName=f"p{i}", PolicyDocument=json.dumps(document))
+        for policy in attached[purpose] if managed else ():
+            iam.attach_role_policy(RoleName=name, PolicyArn=account.managed(policy))
+
+
+def assume(account: CiAccount, purpose: str) -> dict[str, str]:
+    """The role's credentials, from AssumeRoleWithWebIdentity (unsigned, as GitHub's job does)."""
+    credentials = boto3.client("sts", region_name=account.region).assume_role_with_web_identity(
+        RoleArn=account.role_arn(purpose), RoleSessionName=f"test-{purpose}", WebIdentityToken="github-oidc-token"
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+@contextlib.contextmanager
+def acting_as(credentials: dict[str, str]) -> Iterator[None]:
+    """This process, and the Terraform it starts, with these credentials while the block runs.
+    boto3's default session keeps the credentials it first found: it is made anew on entering
+    and dropped on leaving, and the environment is put back."""
+    saved = dict(os.environ)
+    os.environ.update(credentials)
+    boto3.setup_default_session()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        boto3.DEFAULT_SESSION = None
