@@ -218,7 +218,8 @@ def naive_loop(graph: Any, names: list[str]) -> str:
     from infra.toolchain import terraform_binary, terraform_env
 
     env = terraform_env()
-    env.pop("GOGC", None)  # Go's default collector, as a script gets it
+    if "GOGC" not in os.environ:
+        env.pop("GOGC")  # Go's default collector, as a script gets it
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "terraformrc"
         text = Path(env["TF_CLI_CONFIG_FILE"]).read_text()

@@ -34,6 +34,10 @@ class Deferred(Exception):
     """The stack cannot run yet (plan: an upstream stack has never been applied)."""
 
 
+class NotStarted(Exception):
+    """The run was interrupted while the stack waited for a worker."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     stack: str
@@ -89,7 +93,12 @@ def run_graph(
     progress = listener if isinstance(listener, Progress) else None
     told: dict[str, list[str]] = {}
 
+    started_at: dict[str, float] = {}  # when a stack's action began (it may queue for a worker first)
+
     def act(node: StackNode) -> str:
+        if interrupts.received():  # queued when the interrupt came: it never starts
+            raise NotStarted("not started: the run was interrupted")
+        started_at[node.name] = time.monotonic()
         if progress:
             progress.started(node.name)
         return action(node)
@@ -116,8 +125,9 @@ def run_graph(
 
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         while len(outcomes) < len(chosen):
-            for name in [n for n in order if n in held and waits_for[n] <= outcomes.keys()]:
-                settle(held.pop(name))
+            for name in order:  # in order: a chain of held stacks settles in one pass
+                if name in held and waits_for[name] <= outcomes.keys():
+                    settle(held.pop(name))
             busy = {n for n, _ in running.values()} | held.keys()
             for name in [n for n in order if n not in outcomes and n not in busy]:
                 blockers = waits_for[name]
@@ -140,10 +150,12 @@ def run_graph(
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                name, started = running.pop(future)
-                seconds = time.monotonic() - started
+                name, submitted = running.pop(future)
+                seconds = time.monotonic() - started_at.get(name, submitted)
                 try:
                     outcome = Outcome(name, OK, seconds, future.result())
+                except NotStarted as exc:
+                    outcome = Outcome(name, SKIPPED, 0.0, str(exc))
                 except Deferred as exc:
                     outcome = Outcome(name, DEFERRED, seconds, str(exc))
                 except Exception as exc:  # noqa: BLE001 - any failure stops this stack's downstream

@@ -20,7 +20,14 @@ from infra.runner.affected import changed_inputs
 from infra.runner.bootstrap import state_exists
 from infra.runner.executor import DEFERRED, FAILED, OK, Deferred, Listener, Outcome, Progress, run_graph
 from infra.runner.locks import state_location
-from infra.runner.terraform import ERRORED_STATE, VALIDATE_WORKSPACES, Result, TerraformError, Workspace
+from infra.runner.terraform import (
+    ERRORED_STATE,
+    VALIDATE_WORKSPACES,
+    WORKSPACES,
+    Result,
+    TerraformError,
+    Workspace,
+)
 from infra.synth.graph import StackGraph, StackNode
 from infra.toolchain import terraform_env
 
@@ -195,6 +202,15 @@ def _save_plan(ws: Workspace, run_dir: Path, *extra: str) -> Planned:
     return Planned(from_plan(node.name, node.environment, node.component, json.loads(shown.output)), changed=True)
 
 
+def eager_plans(graph: StackGraph, names: Collection[str], only_if_inputs_change: Collection[str]) -> set[str]:
+    """The stacks whose plan may start before their upstream's: a plan reads its upstream's
+    applied state, never its plan. Two wait: one planned only if an upstream plan changes its
+    inputs (it reads that plan), and one whose upstream first pushes a state an earlier run
+    could not save (`_ready`; it reads that state)."""
+    pushes = {n for n in names if (WORKSPACES / n / ERRORED_STATE).is_file()}
+    return {n for n in names if n not in only_if_inputs_change and not pushes.intersection(graph.nodes[n].depends_on)}
+
+
 def plan(
     graph: StackGraph,
     names: Iterable[str],
@@ -214,6 +230,7 @@ def plan(
     `lock=False` writes nothing at all to the state bucket (no lock file): a read-only plan,
     as pull requests and drift checks make under the read-only role.
     """
+    names = list(names)
     extra = ["-refresh-only"] if refresh_only else []
     extra += ["-destroy"] if destroy else []
     extra += [] if lock else ["-lock=false"]
@@ -226,9 +243,7 @@ def plan(
         ws = _ready(node)
         return _save_plan(ws, run_dir, *extra).summary.totals()
 
-    # A plan reads its upstream's applied state, never its plan: each stack starts at once, but
-    # one planned only if an upstream plan changes its inputs waits for that plan.
-    eager = set(names) - set(only_if_inputs_change)
+    eager = eager_plans(graph, names, only_if_inputs_change)
     outcomes = run_graph(
         graph,
         names,

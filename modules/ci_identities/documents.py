@@ -13,9 +13,9 @@ One set per account (docs/trust-model.md says it for a reviewer):
   AdministratorAccess, bounded by the boundary `infra-github-apply-boundary`, and the same
   guards as explicit denies in its own policy: it may not touch the CI roles or the
   boundary, the OIDC provider, the state bucket's policy and settings, IAM users, or the
-  saved plans, and it may create a role only with the boundary on it, which no role may
-  lose (so it cannot make a role that may do more than it may; every role the modules make
-  carries the boundary: infra/synth/stack.py).
+  saved plans; it may create a role only with the boundary on it, which no role may lose,
+  and change the policies only of roles that carry it (every role the modules make carries
+  the boundary: infra/synth/stack.py).
 
 Pure data and no CDKTF: the emulator's enforced-IAM tests create these documents directly.
 """
@@ -204,6 +204,10 @@ def guards(account: CiAccount) -> list[Document]:
                 "iam:UpdateLoginProfile",
                 "iam:AttachUserPolicy",
                 "iam:PutUserPolicy",
+                "iam:CreateGroup",
+                "iam:AddUserToGroup",
+                "iam:AttachGroupPolicy",
+                "iam:PutGroupPolicy",
             ],
             "Resource": "*",
         },
@@ -219,6 +223,13 @@ def guards(account: CiAccount) -> list[Document]:
             "Effect": "Deny",
             "Action": ["iam:DeleteRolePermissionsBoundary"],
             "Resource": "*",
+        },
+        {
+            "Sid": "DenyPoliciesOfUnboundedRoles",  # iam:PermissionsBoundary: the target role's
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": account.boundary_arn}},
         },
         {
             "Sid": "DenySavedPlans",

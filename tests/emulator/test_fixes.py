@@ -234,6 +234,7 @@ def test_with_our_fix_a_deny_with_not_resource_denies_all_but_its_exceptions():
 
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/guarded"
+READS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
 
 def role_maker(admin) -> boto3.Session:
@@ -246,7 +247,7 @@ def role_maker(admin) -> boto3.Session:
             {"Effect": "Allow", "Action": "*", "Resource": "*"},
             {
                 "Effect": "Deny",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
                 "Resource": "*",
                 "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY}},
             },
@@ -272,17 +273,36 @@ def roles_made(maker) -> dict[str, str]:
     return made
 
 
+def policies_put(admin, maker) -> dict[str, str]:
+    """An inline policy put on a role with the boundary and on one without (made by the
+    administrator): "ok" or the error code. For PutRolePolicy the key is the role's boundary."""
+    iam = admin.client("iam")
+    put = {}
+    for name, extra in (("bounded", {"PermissionsBoundary": BOUNDARY}), ("unbounded", {})):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}", **extra)
+        try:
+            maker.client("iam").put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(READS))
+            put[name] = "ok"
+        except ClientError as exc:
+            put[name] = str(exc.response["Error"]["Code"])
+    return put
+
+
 def test_stock_moto_with_iam_enforced_refuses_every_role_under_a_boundary_condition(enforced):
     """StringNotEquals is unknown and the request's iam:PermissionsBoundary is not given to
     the policy: the condition counts as holding, so the Deny refuses even the right boundary."""
     fixes.apply("iam_enforcement")
-    assert roles_made(role_maker(enforced)) == {"with": "AccessDenied", "other": "AccessDenied", "none": "AccessDenied"}
+    maker = role_maker(enforced)
+    assert roles_made(maker) == {"with": "AccessDenied", "other": "AccessDenied", "none": "AccessDenied"}
+    assert policies_put(enforced, maker) == {"bounded": "AccessDenied", "unbounded": "AccessDenied"}
 
 
-def test_with_our_fix_a_role_is_made_only_with_the_boundary(enforced):
+def test_with_our_fix_a_role_is_made_and_changed_only_with_the_boundary(enforced):
     fixes.apply("iam_enforcement")
     fixes.apply("iam_conditions")
-    assert roles_made(role_maker(enforced)) == {"with": "ok", "other": "AccessDenied", "none": "AccessDenied"}
+    maker = role_maker(enforced)
+    assert roles_made(maker) == {"with": "ok", "other": "AccessDenied", "none": "AccessDenied"}
+    assert policies_put(enforced, maker) == {"bounded": "ok", "unbounded": "AccessDenied"}
 
 
 # --- iam_speed --------------------------------------------------------------------------------

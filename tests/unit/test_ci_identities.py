@@ -53,6 +53,7 @@ def roles(in_process_aws, monkeypatch) -> Iterator[Callable[[str], boto3.Session
     fixes.apply("iam_enforcement")
     iam, s3 = boto3.client("iam"), boto3.client("s3", region_name=ACCOUNT.region)
     identities.create(iam, ACCOUNT, managed=False)
+    iam.create_role(RoleName="legacy", AssumeRolePolicyDocument=json.dumps(documents.trust(ACCOUNT, "plan")))
     s3.create_bucket(Bucket=ACCOUNT.bucket, CreateBucketConfiguration={"LocationConstraint": ACCOUNT.region})
     for object_key in (STATE, "plans/dev/abc/plan.json", "elsewhere/notes.txt"):
         s3.put_object(Bucket=ACCOUNT.bucket, Key=object_key, Body=b"{}")
@@ -111,6 +112,7 @@ def test_the_apply_role_changes_the_account_but_not_the_ci_identities(roles):
     s3.put_object(Bucket=ACCOUNT.bucket, Key=STATE, Body=b'{"serial": 2}')  # it applies: it writes states
     trust = json.dumps(documents.trust(ACCOUNT, "plan"))
     iam.create_role(RoleName="lms-task", AssumeRolePolicyDocument=trust, PermissionsBoundary=ACCOUNT.boundary_arn)
+    iam.put_role_policy(RoleName="lms-task", PolicyName="reads", PolicyDocument=json.dumps(ALLOW_ALL))  # bounded
     plan_role = documents.ROLE_NAMES["plan"]
     other = "arn:aws:iam::aws:policy/AdministratorAccess"
     refused = {
@@ -140,6 +142,13 @@ def test_the_apply_role_changes_the_account_but_not_the_ci_identities(roles):
             RoleName="lms-task", PermissionsBoundary=other
         ),
         "take a role's boundary off": lambda: iam.delete_role_permissions_boundary(RoleName="lms-task"),
+        "widen a role without the boundary": lambda: iam.put_role_policy(
+            RoleName="legacy", PolicyName="more", PolicyDocument=json.dumps(ALLOW_ALL)
+        ),
+        "attach a policy to a role without the boundary": lambda: iam.attach_role_policy(
+            RoleName="legacy", PolicyArn=other
+        ),
+        "make a group": lambda: iam.create_group(GroupName="admins"),
     }
     outcomes = {}
     for what, call in refused.items():

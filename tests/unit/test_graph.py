@@ -184,6 +184,57 @@ def test_an_eager_stack_below_a_failed_or_deferred_one_is_reported_as_if_it_had_
     assert outcomes["dev-kms"].status == OK and outcomes["nonprod-account"].status == OK
 
 
+def test_a_chain_of_held_stacks_is_settled_at_once_when_its_top_finishes(graph):
+    """dev-network, dev-redis, dev-database and dev-lms finish before dev-kms and are held;
+    once dev-kms finishes, all of them are reported at once, not one level each time some
+    other stack happens to finish (nonprod-account finishes only once dev-lms is heard)."""
+    lms_heard = threading.Event()
+
+    def heard(outcome):
+        if outcome.stack == "dev-lms":
+            lms_heard.set()
+
+    def action(node):
+        if node.name == "dev-kms":
+            time.sleep(0.3)
+        if node.name == "nonprod-account" and not lms_heard.wait(timeout=10):
+            raise RuntimeError("dev-lms was not reported while nonprod-account ran")
+        return "planned"
+
+    outcomes = run_graph(graph, graph.nodes, action, workers=6, eager=set(graph.nodes), listener=heard)
+    assert {o.stack: o.status for o in outcomes} == dict.fromkeys(DIAMOND, OK)
+
+
+def test_stacks_still_queued_when_the_run_is_interrupted_are_skipped_not_failed(graph, monkeypatch):
+    from infra.runner import interrupts
+
+    monkeypatch.setattr(interrupts, "_received", None)
+
+    def action(node):
+        time.sleep(0.2)  # every stack is queued by now
+        interrupts.interrupted(2)  # Ctrl-C during the first stack's action
+        return "planned"
+
+    outcomes = {o.stack: o for o in run_graph(graph, graph.nodes, action, workers=1, eager=set(graph.nodes))}
+    ran = [o for o in outcomes.values() if o.status == OK]
+    assert len(ran) == 1  # the one that was running when the signal came
+    for outcome in outcomes.values():
+        if outcome.status != OK:
+            assert outcome.status == SKIPPED, outcome
+            assert "interrupted" in outcome.detail or "did not succeed" in outcome.detail, outcome
+
+
+def test_a_plan_waits_for_its_upstream_only_to_read_its_plan_or_a_state_it_pushes(graph, tmp_path, monkeypatch):
+    from infra.runner import operations
+
+    monkeypatch.setattr(operations, "WORKSPACES", tmp_path / "work")
+    assert operations.eager_plans(graph, list(graph.nodes), ()) == set(DIAMOND)
+    assert operations.eager_plans(graph, list(graph.nodes), ["dev-lms"]) == set(DIAMOND) - {"dev-lms"}
+    (tmp_path / "work" / "dev-network").mkdir(parents=True)
+    (tmp_path / "work" / "dev-network" / operations.ERRORED_STATE).write_text("{}")  # pushed first by its plan
+    assert operations.eager_plans(graph, list(graph.nodes), ()) == set(DIAMOND) - {"dev-redis", "dev-database"}
+
+
 def test_the_cycle_named_is_the_same_every_time(tmp_path):
     """A stack outside the cycle that depends on it is not part of the message, and the
     cycle reported does not depend on hashing order."""

@@ -14,10 +14,16 @@ such a statement only to resources that none of its NotResource patterns match, 
 own effect, as AWS does.
 
 Stock moto also passes no request context to an identity policy's conditions (only
-aws:SecureTransport above), and knows no StringNotEquals. So "deny iam:CreateRole unless
-iam:PermissionsBoundary is the boundary" denied nothing. Ours evaluates StringNotEquals and
-gives CreateRole and PutRolePermissionsBoundary the key iam:PermissionsBoundary when the
-request names one. A key the request lacks makes a negated operator hold, as in AWS.
+aws:SecureTransport above), and knows no StringNotEquals, so its conditions count as holding:
+"deny iam:CreateRole unless iam:PermissionsBoundary is the boundary" denied every role, the
+right boundary included. Ours evaluates StringNotEquals and gives CreateRole and
+PutRolePermissionsBoundary the key iam:PermissionsBoundary when the request names one. A key
+the request lacks makes a negated operator hold, as in AWS.
+
+Still as stock: a key the request lacks makes a *positive* operator (StringEquals) hold too,
+where AWS says it does not, and a condition block with several keys compares values by
+position among the keys present; so the two kms: keys of the CI roles' decrypt-through-S3
+statements are not checked here.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from typing import Any
 from infra.emulator.fixes import replace
 
 BOUNDARY_KEY = "iam:PermissionsBoundary"
-BOUNDED_ACTIONS = {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}
+BOUNDARY_REQUESTED = {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}  # the request names it
+BOUNDARY_OF_THE_ROLE = {"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
 
 
 def _bool(expected: list[str] | str, actual: str) -> bool:
@@ -39,11 +46,22 @@ def _string_not_equals(expected: list[str] | str, actual: str) -> bool:
     return actual not in ([expected] if isinstance(expected, str) else expected)
 
 
-def request_context(action: str, data: dict[str, Any]) -> dict[str, str]:
-    """The condition keys a request brings with it (beyond aws:SecureTransport)."""
-    value = data.get("PermissionsBoundary") if action in BOUNDED_ACTIONS else None
-    value = value[0] if isinstance(value, list) else value
-    return {BOUNDARY_KEY: str(value)} if value else {}
+def _param(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return str(value[0] if isinstance(value, list) else value) if value else None
+
+
+def request_context(action: str, data: dict[str, Any], backend: Any) -> dict[str, str]:
+    """The condition keys a request brings with it (beyond aws:SecureTransport):
+    iam:PermissionsBoundary is the boundary the request names (making or re-bounding a
+    role), or the boundary the role it changes carries (its policies)."""
+    value = None
+    if action in BOUNDARY_REQUESTED:
+        value = _param(data, "PermissionsBoundary")
+    elif action in BOUNDARY_OF_THE_ROLE and (name := _param(data, "RoleName")):
+        role = next((r for r in backend.roles.values() if r.name == name), None)
+        value = role.permissions_boundary_arn if role else None
+    return {BOUNDARY_KEY: value} if value else {}
 
 
 def apply() -> None:
@@ -81,7 +99,7 @@ def apply() -> None:
         """Stock's check, with the request's condition keys given to every policy."""
         if self._action == "sts:GetCallerIdentity":  # always allowed, as stock and AWS
             return
-        context = request_context(self._action, self._data)
+        context = request_context(self._action, self._data, self.backend)
         permitted = False
         for policy in self._access_key.collect_policies():
             result = IAMPolicy(policy).is_action_permitted(self._action, resource, None, context)
