@@ -92,7 +92,6 @@ def run_graph(
     held: dict[str, Outcome] = {}  # eager stacks that finished before their upstream did
     progress = listener if isinstance(listener, Progress) else None
     told: dict[str, list[str]] = {}
-
     started_at: dict[str, float] = {}  # when a stack's action began (it may queue for a worker first)
 
     def act(node: StackNode) -> str:

@@ -17,8 +17,9 @@ Stock moto also passes no request context to an identity policy's conditions (on
 aws:SecureTransport above), and knows no StringNotEquals, so its conditions count as holding:
 "deny iam:CreateRole unless iam:PermissionsBoundary is the boundary" denied every role, the
 right boundary included. Ours evaluates StringNotEquals and gives CreateRole and
-PutRolePermissionsBoundary the key iam:PermissionsBoundary when the request names one. A key
-the request lacks makes a negated operator hold, as in AWS.
+PutRolePermissionsBoundary the key iam:PermissionsBoundary when the request names one, and a
+role's policy changes (Attach/Detach/Put/DeleteRolePolicy) the boundary that role carries, as
+AWS does. A key the request lacks makes a negated operator hold, as in AWS.
 
 Still as stock: a key the request lacks makes a *positive* operator (StringEquals) hold too,
 where AWS says it does not, and a condition block with several keys compares values by
