@@ -277,3 +277,20 @@ def test_the_rate_rule_counts_per_source_in_its_window():
     assert [status("10.0.0.1", t) for t in (0, 1, 2, 3)] == [False, False, False, True]
     assert not status("10.0.0.2", 4)  # another source has its own count
     assert not status("10.0.0.1", 302)  # the window moved on: only 3 and this one
+
+
+def test_an_alb_of_the_same_name_in_another_emulator_gets_another_address():
+    """Its address is held from its creation: two emulators on one machine (a test run and
+    `infra up` of the same environment) must not serve one ALB's probes from the other's."""
+    from types import SimpleNamespace
+
+    from infra.emulator.planes.alb import AlbPlane
+
+    lb = SimpleNamespace(name="twin-alb", dns_name="twin-alb.elb.amazonaws.com")
+    first = AlbPlane(None, lb)
+    second = AlbPlane(None, lb)  # as another emulator's ALB of the same name, before any listener
+    try:
+        assert first.address != second.address
+    finally:
+        first.stop()
+        second.stop()

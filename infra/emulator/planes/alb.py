@@ -2,8 +2,9 @@
 before answering.
 
 Where: each application load balancer gets a loopback address of its own, `127.a.b.c`
-from a hash of its name (the next hash when port 443 is taken there), chosen when the
-ALB is created. The ALB's `DNSName` reports that address, so that a probe connects to the
+from a hash of its name (the next hash when port 443 is taken there), chosen and held (port
+443 bound) when the ALB is created, so that another emulator's ALB of the same name cannot
+take it before the HTTPS listener serves it. The ALB's `DNSName` reports that address, so that a probe connects to the
 DNS name as it would on AWS, with no resolver to set up (an IP literal resolves as
 itself). An HTTPS listener makes it listen on the listener's port (443; the emulator runs
 as root, and says so in its log when it may not bind); deleting the listener or the ALB
@@ -129,9 +130,11 @@ class AlbPlane:
     def __init__(self, backend: Any, lb: Any) -> None:
         self.backend, self.lb = backend, lb
         self.name = str(lb.dns_name)  # the DNS name AWS would give it (moto's)
-        probe = bind(lambda where: _Server(where, _Handler), lb.name, HTTPS_PORT)
-        self.address = str(probe.server_address[0])
-        probe.server_close()  # reserved by name; bound again by the HTTPS listener
+        # Bound (and listening) from now on: another emulator's ALB of the same name must not
+        # take the address before this one's HTTPS listener serves it (its probes would then
+        # reach the other emulator). The listener on 443 serves on this very socket.
+        self._reserved: _Server | None = bind(lambda where: _Server(where, _Handler), lb.name, HTTPS_PORT)
+        self.address = str(self._reserved.server_address[0])
         self.rates = RateCounter()
         self._servers: dict[str, _Server] = {}  # by listener ARN
         self._lock = threading.Lock()
@@ -142,7 +145,11 @@ class AlbPlane:
         """Serve an HTTPS listener (again, with its current certificate and policy)."""
         self.close(listener.arn)
         tls = self._context(listener)
-        server = _Server((self.address, int(listener.port)), _Handler)
+        with self._lock:
+            reserved = self._reserved if int(listener.port) == HTTPS_PORT else None
+            if reserved is not None:
+                self._reserved = None
+        server = reserved or _Server((self.address, int(listener.port)), _Handler)
         server.plane, server.tls = self, tls
         threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"alb-{self.lb.name}", daemon=True
@@ -160,8 +167,11 @@ class AlbPlane:
     def stop(self) -> None:
         with self._lock:
             arns = list(self._servers)
+            reserved, self._reserved = self._reserved, None
         for arn in arns:
             self.close(arn)
+        if reserved is not None:
+            reserved.server_close()
 
     def _context(self, listener: Any) -> ssl.SSLContext:
         minimum = _minimum(listener.ssl_policy)
