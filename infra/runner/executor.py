@@ -107,20 +107,25 @@ def run_graph(
         if listener:
             listener(outcome)
 
+    def inherited(name: str, seconds: float) -> Outcome | None:
+        """The stack's outcome because of its upstream, if they decide it: skipped below one
+        that failed or was skipped, deferred below a deferred one once all of them are known."""
+        blockers = sorted(waits_for[name])
+        bad = [b for b in blockers if b in outcomes and outcomes[b].status in (FAILED, SKIPPED)]
+        deferred = [b for b in blockers if b in outcomes and outcomes[b].status == DEFERRED]
+        if bad:
+            return Outcome(name, SKIPPED, seconds, f"{bad[0]} did not succeed")
+        if deferred and all(b in outcomes for b in blockers):
+            return Outcome(name, DEFERRED, seconds, f"waits for {deferred[0]} to be applied")
+        return None
+
     def settle(outcome: Outcome) -> None:
         """An eager stack's outcome, once its upstream's are known: what it would have been
-        had it waited."""
-        blockers = sorted(waits_for[outcome.stack])
-        bad = [b for b in blockers if outcomes[b].status in (FAILED, SKIPPED)]
-        deferred = [b for b in blockers if outcomes[b].status == DEFERRED]
-        if (bad or deferred) and drop:
+        had it waited (what its action left behind is dropped when its upstream decides)."""
+        decided = inherited(outcome.stack, outcome.seconds)
+        if decided and drop:
             drop(graph.nodes[outcome.stack])
-        if bad:
-            record(Outcome(outcome.stack, SKIPPED, outcome.seconds, f"{bad[0]} did not succeed"))
-        elif deferred:
-            record(Outcome(outcome.stack, DEFERRED, outcome.seconds, f"waits for {deferred[0]} to be applied"))
-        else:
-            record(outcome)
+        record(decided or outcome)
 
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         while len(outcomes) < len(chosen):
@@ -130,14 +135,10 @@ def run_graph(
             busy = {n for n, _ in running.values()} | held.keys()
             for name in [n for n in order if n not in outcomes and n not in busy]:
                 blockers = waits_for[name]
-                bad = sorted(b for b in blockers if b in outcomes and outcomes[b].status in (FAILED, SKIPPED))
-                waiting = sorted(b for b in blockers if b in outcomes and outcomes[b].status == DEFERRED)
                 if interrupts.received():
                     record(Outcome(name, SKIPPED, 0.0, "not started: the run was interrupted"))
-                elif bad:
-                    record(Outcome(name, SKIPPED, 0.0, f"{bad[0]} did not succeed"))
-                elif waiting and all(b in outcomes for b in blockers):
-                    record(Outcome(name, DEFERRED, 0.0, f"waits for {waiting[0]} to be applied"))
+                elif decided := inherited(name, 0.0):
+                    record(decided)
                 elif name in eager or all(b in outcomes for b in blockers):
                     if progress:
                         progress.waiting(name, [])  # for a free worker
