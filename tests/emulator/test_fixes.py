@@ -111,16 +111,31 @@ def test_with_our_fix_web_identity_is_unsigned_and_a_deny_names_its_policy(enfor
 REFRESH_READS = ["cloudwatch:Describe*", "elasticfilesystem:Describe*", "guardduty:Get*", "s3:List*"]
 
 
-def reader(admin, name: str = "reader", reads: list[str] = REFRESH_READS) -> boto3.Session:
-    """A user allowed `reads`: by default the reads Terraform's refresh makes of alarms, file
-    systems and detectors, by the IAM names ReadOnlyAccess grants them under."""
+def user(admin, name: str, policy: dict) -> boto3.Session:
+    """A user holding this inline policy, made by `admin`, and its session."""
     iam = admin.client("iam")
     iam.create_user(UserName=name)
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": reads, "Resource": "*"}]}
-    iam.put_user_policy(UserName=name, PolicyName="reads", PolicyDocument=json.dumps(policy))
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return boto3.Session(
         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+
+
+def answer(call, **arguments) -> str:
+    """What the call with these arguments got: "ok", or its error code."""
+    try:
+        call(**arguments)
+        return "ok"
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+
+
+def reader(admin, name: str = "reader", reads: list[str] = REFRESH_READS) -> boto3.Session:
+    """A user allowed `reads`: by default the reads Terraform's refresh makes of alarms, file
+    systems and detectors, by the IAM names ReadOnlyAccess grants them under."""
+    return user(
+        admin, name, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": reads, "Resource": "*"}]}
     )
 
 
@@ -239,52 +254,46 @@ READS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s
 
 def role_maker(admin) -> boto3.Session:
     """A user who may do anything but make a role without the boundary (the apply role's guard)."""
-    iam = admin.client("iam")
-    iam.create_user(UserName="maker")
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {
-                "Effect": "Deny",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
-                "Resource": "*",
-                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY}},
-            },
-        ],
-    }
-    iam.put_user_policy(UserName="maker", PolicyName="p", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName="maker")["AccessKey"]
-    return boto3.Session(
-        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    return user(
+        admin,
+        "maker",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+                },
+            ],
+        },
     )
 
 
 def roles_made(maker) -> dict[str, str]:
     """A role made with the boundary, with another one, and with none: "ok" or the error code."""
-    made = {}
-    for name, boundary in (("with", BOUNDARY), ("other", "arn:aws:iam::aws:policy/ReadOnlyAccess"), ("none", None)):
-        extra = {"PermissionsBoundary": boundary} if boundary else {}
-        try:
-            maker.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}", **extra)
-            made[name] = "ok"
-        except ClientError as exc:
-            made[name] = str(exc.response["Error"]["Code"])
-    return made
+    iam = maker.client("iam")
+    return {
+        name: answer(iam.create_role, RoleName=name, AssumeRolePolicyDocument="{}", **extra)
+        for name, extra in (
+            ("with", {"PermissionsBoundary": BOUNDARY}),
+            ("other", {"PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+            ("none", {}),
+        )
+    }
 
 
 def policies_put(admin, maker) -> dict[str, str]:
     """An inline policy put on a role with the boundary and on one without (made by the
     administrator): "ok" or the error code. For PutRolePolicy the key is the role's boundary."""
-    iam = admin.client("iam")
     put = {}
     for name, extra in (("bounded", {"PermissionsBoundary": BOUNDARY}), ("unbounded", {})):
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}", **extra)
-        try:
-            maker.client("iam").put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(READS))
-            put[name] = "ok"
-        except ClientError as exc:
-            put[name] = str(exc.response["Error"]["Code"])
+        admin.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}", **extra)
+        put[name] = answer(
+            maker.client("iam").put_role_policy, RoleName=name, PolicyName="p", PolicyDocument=json.dumps(READS)
+        )
     return put
 
 
