@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsii
-
 from infra.versions import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION, TERRAFORM_REQUIRED
 from modules.ci_identities.documents import boundary_arn
-from modules.common.cdk import Aspects, Construct, IAspect, IConstruct, S3Backend, TerraformOutput, TerraformStack, aws
+from modules.common.cdk import (
+    Aspects,
+    Construct,
+    IAspect,
+    IConstruct,
+    S3Backend,
+    TerraformOutput,
+    TerraformStack,
+    aws,
+    implements,
+)
 from modules.common.label import Label
 
 
@@ -17,7 +25,7 @@ def state_key(scope: str, component: str) -> str:
     return f"{scope}/{component}/terraform.tfstate"
 
 
-@jsii.implements(IAspect)
+@implements(IAspect)
 class Bounded:
     """Every IAM role of a stack carries the account's permissions boundary: the apply role
     may create a role only with it (modules/ci_identities/documents.py), so a role it makes

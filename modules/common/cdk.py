@@ -23,6 +23,7 @@ from cdktf import (
     Token,
 )
 from constructs import Construct, IConstruct
+from jsii import implements  # a Python class as a jsii interface (an Aspect)
 
 __all__ = [
     "App",
@@ -37,4 +38,5 @@ __all__ = [
     "Testing",
     "Token",
     "aws",
+    "implements",
 ]

@@ -4,9 +4,9 @@ before answering.
 Where: each application load balancer gets a loopback address of its own, `127.a.b.c`
 from a hash of its name (the next hash when port 443 is taken there), chosen and held (port
 443 bound) when the ALB is created, so that another emulator's ALB of the same name cannot
-take it before the HTTPS listener serves it. The ALB's `DNSName` reports that address, so that a probe connects to the
-DNS name as it would on AWS, with no resolver to set up (an IP literal resolves as
-itself). An HTTPS listener makes it listen on the listener's port (443; the emulator runs
+take it before the HTTPS listener serves it. The ALB's `DNSName` reports that address, so
+that a probe connects to the DNS name as it would on AWS, with no resolver to set up (an
+IP literal resolves as itself). An HTTPS listener makes it listen on the listener's port (443; the emulator runs
 as root, and says so in its log when it may not bind); deleting the listener or the ALB
 stops it, and so does the end of the emulator's process. Other listener protocols (HTTP)
 get no endpoint.
