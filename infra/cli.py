@@ -144,13 +144,13 @@ def graph(
 
 @app.command()
 def validate(envs: Envs = None, workers: Workers = None) -> None:
-    """`terraform validate` of every stack, in one Terraform run."""
+    """`terraform validate` of every stack (their accounts' bootstrap stacks too), in one Terraform run."""
     from infra.runner import operations
     from infra.synth import synthesize
 
     result = synthesize(_envs(envs))
     with _view() as view:
-        outcomes = operations.validate(result.graph, result.stacks_of(_envs(envs)), workers=workers, listener=view)
+        outcomes = operations.validate(result.graph, result.graph.checked(_envs(envs)), workers=workers, listener=view)
     out.print(f"{len(outcomes)} stacks valid")
 
 
@@ -241,14 +241,15 @@ def _deploy(
 
 
 @app.command()
-def bootstrap(env: str, emulator: UseEmulator = False) -> None:
-    """Create the environment's state bucket if it is missing (versioned, encrypted, private)."""
-    from infra.pipeline.deploy import target
-    from infra.runner.bootstrap import ensure_state_bucket
+def bootstrap(env: str, emulator: UseEmulator = False, yes: Yes = False) -> None:
+    """Once per account, as its administrator: apply the account's bootstrap stack (the state
+    bucket, GitHub's OIDC provider, the CI roles and the apply role's boundary).
 
-    err.print(f"target: {target(env, emulator)}", markup=False)
-    cfg = load_environment(env).config
-    out.print(ensure_state_bucket(cfg.account.state_bucket, cfg.region), markup=False)
+    Against AWS (no --emulator) it shows the plan and asks first, unless --yes.
+    """
+    from infra.pipeline.deploy import bootstrap as bootstrap_account
+
+    out.print(bootstrap_account(env, emulator=emulator, confirm=None if emulator or yes else _ask), markup=False)
 
 
 @app.command()
@@ -521,29 +522,26 @@ def ci_role(
 @ci_app.command("documents")
 def ci_documents(env: str) -> None:
     """The CI roles of ENV's account as JSON: each role's trust policy and policies, the
-    boundary, and the OIDC provider (what the platform team creates; docs/trust-model.md)."""
+    boundary, and the OIDC provider (what `infra bootstrap` applies; docs/trust-model.md)."""
     import json
 
-    from infra.pipeline.ci import ci_account
+    from infra.synth.accounts import ci_account
     from modules.ci_identities import documents
 
     account = ci_account(env)
-    roles = {
-        "plan": {"policy": documents.plan_policy(account), "managed": list(documents.READ_ONLY_MANAGED)},
-        "queue": {"policy": documents.queue_policy(account), "managed": list(documents.READ_ONLY_MANAGED)},
-        "apply": {
-            "policy": documents.apply_guard_policy(account),
-            "managed": [documents.ADMIN_MANAGED],
-            "boundary": account.boundary_arn,
-        },
-    }
+    roles = {}
+    for purpose, name in documents.ROLE_NAMES.items():
+        policy_name, policy = documents.own_policies(account)[purpose]
+        roles[name] = {
+            "trust": documents.trust(account, purpose),
+            "policies": {policy_name: policy},
+            "managed": [account.managed(m) for m in documents.MANAGED_POLICIES[purpose]],
+            **({"boundary": account.boundary_arn} if purpose == "apply" else {}),
+        }
     result = {
-        "oidc_provider": {"url": f"https://{documents.OIDC_HOST}", "audience": documents.AUDIENCE},
+        "oidc_provider": {"url": account.provider_url, "audience": documents.AUDIENCE},
         "boundary": {"name": documents.BOUNDARY_NAME, "policy": documents.boundary_policy(account)},
-        "roles": {
-            documents.ROLE_NAMES[purpose]: {"trust": documents.trust(account, purpose), **parts}
-            for purpose, parts in roles.items()
-        },
+        "roles": roles,
     }
     out.print(json.dumps(result, indent=2), markup=False, highlight=False)
 

@@ -86,7 +86,7 @@ class Account(Strict):
     name: Name
     id: Annotated[str, Field(pattern=r"^\d{12}$")]
     # 51 characters at most, so that its access-log bucket `<state_bucket>-access-logs`
-    # (infra/runner/bootstrap.py) fits S3's 63.
+    # (modules/ci_identities/construct.py) fits S3's 63.
     state_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,49}[a-z0-9]$")]
     guardduty: GuardDutyConfig
     audit: AuditConfig

@@ -1,9 +1,12 @@
-"""The CI identities of modules/ci_identities/documents.py made in an emulated account, as
-the platform team makes them from `infra ci documents` (the administrator's set-up, before
-IAM is enforced), a role assumed as a GitHub job assumes it, and this process acting as it.
+"""A CI role assumed as a GitHub job assumes it, this process acting as it, and (for tests
+without Terraform) the CI identities made directly with boto3.
 
-`infra up ENV --as-ci-roles` and the tests that prove the roles (tests/ci_roles.py adds their
-administrator and the bucket's write count) use these.
+`infra bootstrap` makes the identities with Terraform (the account's bootstrap stack,
+modules/ci_identities/construct.py); `create` makes the same documents in one process, for
+the tests that prove the roles on in-process moto or on tiny stacks, where a Terraform
+apply of the bootstrap would add a minute (tests/ci_roles.py adds their administrator and
+the bucket's write count). tests/e2e/test_loop.py checks the stack's roles against the same
+documents.
 """
 
 from __future__ import annotations
@@ -30,24 +33,20 @@ def create(iam: Any, account: CiAccount, *, managed: bool) -> None:
     AdministratorAccess's place)."""
     iam.create_policy(PolicyName=documents.BOUNDARY_NAME, PolicyDocument=json.dumps(documents.boundary_policy(account)))
     iam.create_open_id_connect_provider(
-        Url=f"https://{documents.OIDC_HOST}", ClientIDList=[documents.AUDIENCE], ThumbprintList=["0" * 40]
+        Url=account.provider_url, ClientIDList=[documents.AUDIENCE], ThumbprintList=["0" * 40]
     )
-    own = {
-        "plan": [documents.plan_policy(account)],
-        "queue": [documents.queue_policy(account)],
-        "apply": [*([] if managed else [ALLOW_ALL]), documents.apply_guard_policy(account)],
-    }
-    read_only, admin = documents.READ_ONLY_MANAGED, (documents.ADMIN_MANAGED,)
-    attached = {"plan": read_only, "queue": read_only, "apply": admin}
-    for purpose, policies in own.items():
-        name = documents.ROLE_NAMES[purpose]
+    for purpose, name in documents.ROLE_NAMES.items():
         bounded = {"PermissionsBoundary": account.boundary_arn} if purpose == "apply" else {}
         trust = json.dumps(documents.trust(account, purpose))
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, **bounded)
-        for i, document in enumerate(policies):
-            iam.put_role_policy(RoleName=name, PolicyName=f"p{i}", PolicyDocument=json.dumps(document))
-        for policy in attached[purpose] if managed else ():
-            iam.attach_role_policy(RoleName=name, PolicyArn=account.managed(policy))
+        policy_name, policy = documents.own_policies(account)[purpose]
+        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
+        if not managed:
+            if purpose == "apply":  # in AdministratorAccess's place
+                iam.put_role_policy(RoleName=name, PolicyName="allow-all", PolicyDocument=json.dumps(ALLOW_ALL))
+            continue
+        for attached in documents.MANAGED_POLICIES[purpose]:
+            iam.attach_role_policy(RoleName=name, PolicyArn=account.managed(attached))
 
 
 def assume(account: CiAccount, purpose: str) -> dict[str, str]:

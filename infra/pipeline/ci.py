@@ -21,28 +21,14 @@ from infra.config import ConfigError, environment_names, load_environment
 from infra.errors import Failed
 from infra.paths import REPO, WORK
 from infra.pipeline.phases import Loop, PhaseFailed
-from modules.ci_identities.documents import ROLE_NAMES, CiAccount
+from infra.synth.accounts import ci_account
+from modules.ci_identities.documents import ROLE_NAMES
 
 if TYPE_CHECKING:
     from infra.report.github import GitHub
     from infra.synth.graph import StackGraph
 
 CI_RUNS = WORK / "ci"
-
-
-def ci_account(env: str) -> CiAccount:
-    """What the CI roles of ENV's account are made from: the account, its state bucket, the
-    environments it holds and this repository (modules/ci_identities/documents.py)."""
-    cfg = load_environment(env).config
-    siblings = [load_environment(name).config for name in environment_names()]
-    return CiAccount(
-        account_id=cfg.account.id,
-        region=cfg.region,
-        bucket=cfg.account.state_bucket,
-        environments=tuple(c.environment.name for c in siblings if c.account.name == cfg.account.name),
-        organization=cfg.github.organization,
-        repository=cfg.github.repository,
-    )
 
 
 def role_arn(env: str, purpose: str) -> str:
@@ -82,7 +68,7 @@ def plan_workflow(
     from infra.report.comment import Context
     from infra.report.publish import marker, report_for
     from infra.runner import affected, operations
-    from infra.runner.bootstrap import ensure_state_bucket
+    from infra.runner.bootstrap import create_state_bucket
     from infra.synth import synthesize
     from infra.synth.graph import StackGraph
     from infra.synth.tree import synthesize_ref
@@ -115,7 +101,7 @@ def plan_workflow(
         assert graph is not None
         cfg = load_environment(env).config
         cleanup.enter_context(emulated(cfg, fresh=True, keep=keep))
-        ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+        create_state_bucket(cfg.account.state_bucket, cfg.region)
         base_out = synthesize_ref(base)
         chosen = affected.compare(base_out, graph, head_out, [env])
         run_dir = out / env

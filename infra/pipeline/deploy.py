@@ -7,10 +7,13 @@ says so (the CLI asks, unless --yes); destroy refuses a protected environment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 from infra.config import ConfigError, environment_names, load_environment
 from infra.config.errors import display_path
@@ -18,12 +21,13 @@ from infra.console import err
 from infra.errors import BadInput, Failed
 from infra.report.plan import load_run
 from infra.runner import affected, locks, operations, saved
-from infra.runner.bootstrap import ensure_state_bucket, require_state_bucket, state_exists
+from infra.runner.bootstrap import ADOPTIONS, adoptions, create_state_bucket, require_state_bucket, state_exists
 from infra.runner.executor import OK, Listener, Outcome
 from infra.runner.terraform import Workspace
 from infra.synth import synthesize
 from infra.synth.graph import StackGraph, StackNode
 from infra.synth.tree import synthesize_ref
+from modules.ci_identities.documents import ROLE_NAMES
 
 VERBS = ("plan", "apply", "destroy")
 # Shown what is about to happen (a question, then one line per stack); True to go on.
@@ -45,7 +49,7 @@ def target(env: str, emulator: bool) -> str:
 
     cfg = load_environment(env).config
     running, _ = emulate(cfg)
-    ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+    create_state_bucket(cfg.account.state_bucket, cfg.region)
     return f"emulator {running.endpoint} (account {running.account_id})"
 
 
@@ -135,6 +139,78 @@ def _confirmed(
     return preview
 
 
+def _apply_confirmed(
+    env: str,
+    graph: StackGraph,
+    names: list[str],
+    run_dir: Path,
+    workers: int | None,
+    listener: Listener | None,
+    confirm: Confirm,
+    downstream: Sequence[str] = (),
+    verb: str = "apply",
+) -> None:
+    """Plan, show, ask; then apply, stopping a stack whose changes differ from those shown."""
+    shown = _confirmed(verb, env, graph, names, workers, listener, confirm)
+    sets = {p.stack: None if p.status != OK else saved.actions_of(p) for p in load_run(shown)}
+    saved.apply_reviewed(
+        graph,
+        names,
+        run_dir=run_dir,
+        reviewed=sets,
+        allow_stateful=True,  # a person saw the plan and said yes
+        only_if_inputs_change=downstream,
+        workers=workers,
+        listener=listener,
+    )
+
+
+def bootstrap(
+    env: str, *, emulator: bool = False, confirm: Confirm | None = None, listener: Listener | None = None
+) -> str:
+    """`infra bootstrap ENV`, with an administrator's credentials, once per account: apply the
+    account's bootstrap stack (its state bucket and CI identities, modules/ci_identities).
+    Against AWS it shows the plan and asks first, as apply does."""
+    load_environment(env)
+    err.print(f"target: {target(env, emulator)}", markup=False)
+    return apply_bootstrap(env, confirm=confirm, listener=listener)
+
+
+def apply_bootstrap(
+    env: str, *, run_dir: Path | None = None, confirm: Confirm | None = None, listener: Listener | None = None
+) -> str:
+    """Apply ENV's account bootstrap stack where this process points. The stack keeps its state
+    in the bucket it manages, so the bucket is made bare first when missing; the stack
+    imports it and applies every setting. Returns what it did, one line."""
+    cfg = load_environment(env).config
+    result = synthesize([env])
+    name = result.graph.bootstrap_of(cfg.account.name)
+    caller = boto3.client("sts", region_name=cfg.region).get_caller_identity()
+    if caller["Account"] != cfg.account.id:  # before anything is made in the wrong account
+        raise BadInput(
+            f"these credentials ({caller['Arn']}) are for account {caller['Account']}; "
+            f"{env}'s account {cfg.account.name} is {cfg.account.id}: nothing was changed"
+        )
+    made = create_state_bucket(cfg.account.state_bucket, cfg.region)
+    node = result.graph.nodes[name]
+    adopted = adoptions(json.loads(node.json_path.read_text()), cfg.region)
+    adopt = Workspace(node).dir / ADOPTIONS
+    adopt.unlink(missing_ok=True)  # what an earlier run adopted is in the state now
+    if adopted:
+        adopt.parent.mkdir(parents=True, exist_ok=True)
+        adopt.write_text(json.dumps({"import": adopted}, indent=1))
+        made += f"; adopting {len(adopted)} that exist: {', '.join(a['id'] for a in adopted)}"
+    run_dir = run_dir or operations.new_run_dir("bootstrap")
+    if confirm is not None:
+        _apply_confirmed(env, result.graph, [name], run_dir, None, listener, confirm, verb="bootstrap")
+    else:
+        operations.apply(result.graph, [name], run_dir=run_dir, listener=listener)
+    [plan] = load_run(run_dir)
+    outputs = operations.outputs(result.graph, [name])[name]
+    roles = ", ".join(outputs[f"{purpose}_role_arn"].rsplit("/", 1)[-1] for purpose in ROLE_NAMES)
+    return f"{made}; {name}: {plan.totals()} (CI roles {roles})"
+
+
 def deploy(
     verb: str,
     env: str,
@@ -196,18 +272,7 @@ def deploy(
         return None
     run_dir = run_dir or operations.new_run_dir(verb)
     if verb == "apply" and confirm is not None:
-        shown = _confirmed(verb, env, result.graph, names, workers, listener, confirm)
-        sets = {p.stack: None if p.status != OK else saved.actions_of(p) for p in load_run(shown)}
-        saved.apply_reviewed(
-            result.graph,
-            names,
-            run_dir=run_dir,
-            reviewed=sets,
-            allow_stateful=True,  # a person saw the plan and said yes
-            only_if_inputs_change=downstream,
-            workers=workers,
-            listener=listener,
-        )
+        _apply_confirmed(env, result.graph, names, run_dir, workers, listener, confirm, downstream)
         return run_dir
     if verb == "plan":  # read-only: no lock file, nothing written to the state bucket
         operations.plan(

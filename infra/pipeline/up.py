@@ -17,7 +17,7 @@ from infra.emulator.launcher import Emulator
 from infra.emulator.seed import emulated
 from infra.paths import SYNTH_OUT
 from infra.pipeline import compliance
-from infra.pipeline.ci import ci_account
+from infra.pipeline.deploy import apply_bootstrap
 from infra.pipeline.phases import Loop, PhaseFailed, write
 from infra.pipeline.probe import run_probes
 from infra.policy.scan import scan_and_check
@@ -25,9 +25,9 @@ from infra.report.comment import Context
 from infra.report.plan import load_run
 from infra.report.publish import report_for
 from infra.runner import operations
-from infra.runner.bootstrap import ensure_state_bucket
 from infra.runner.executor import Listener, default_workers
 from infra.synth import synthesize
+from infra.synth.accounts import ci_account
 from infra.synth.graph import StackGraph
 
 # On the emulator a stack spends most of its apply in the provider's pollers (10-30 s even
@@ -45,10 +45,11 @@ def up(
 ) -> Loop:
     """Run the loop; raises PhaseFailed (with the report filled in) when a phase fails.
 
-    `as_ci_roles`: after the administrator's set-up (the state bucket, and the CI identities
-    made from modules/ci_identities/documents.py), IAM is enforced and each phase runs as the
-    role its GitHub job assumes: the plans, the compliance scan and the re-plan as the
-    read-only plan role, the apply, the probes and the destroy as the apply role."""
+    The administrator's set-up comes first: the account's bootstrap stack (the state bucket
+    and the CI identities), applied as `infra bootstrap` applies it. `as_ci_roles`: after
+    it, IAM is enforced and each phase runs as the role its GitHub job assumes: the plans,
+    the compliance scan and the re-plan as the read-only plan role, the apply, the probes
+    and the destroy as the apply role."""
     workers = workers or max(EMULATOR_WORKERS, default_workers())
     cfg = load_environment(env).config
     loop = Loop(f"infra up {env} (embedded emulator" + (", IAM enforced, as the CI roles)" if as_ci_roles else ")"))
@@ -65,17 +66,16 @@ def up(
         return f"{emulator.endpoint} account {emulator.account_id}; seeded {', '.join(created) or 'nothing new'}"
 
     def bootstrap() -> str:
-        said = ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+        said = apply_bootstrap(env)  # the administrator's: the state bucket and the CI identities
         if not as_ci_roles:
             return said
         assert emulator is not None
-        account = ci_account(env)
-        identities.create(boto3.client("iam", region_name=cfg.region), account, managed=True)
         emulator.enforce_iam()
         if keep:  # a kept emulator is left as it was found: open to any caller
             cleanup.callback(emulator.enforce_iam, False)
+        account = ci_account(env)
         roles.update({purpose: identities.assume(account, purpose) for purpose in ("plan", "apply")})
-        return f"{said}; CI identities made, IAM enforced from here on"
+        return f"{said}; IAM enforced from here on"
 
     def acting(purpose: str, action: Callable[[], str]) -> Callable[[], str]:
         """The phase as the role its GitHub job assumes (as_ci_roles), else as it is."""
@@ -99,7 +99,7 @@ def up(
 
     def do_scan() -> str:
         assert graph is not None
-        detail, ok = scan_and_check(graph, names, run_dir / "scan.sarif")
+        detail, ok = scan_and_check(graph, graph.checked([env]), run_dir / "scan.sarif")  # the bootstrap's too
         if not ok:
             raise RuntimeError(detail)
         return detail.splitlines()[0]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped,unused-ignore]  # stubs are found in some environments
 
 from infra.errors import Failed
 from infra.paths import REPO, TOOLS

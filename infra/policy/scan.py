@@ -66,6 +66,7 @@ class ScanResult:
 def checkov_view(doc: dict[str, Any]) -> dict[str, Any]:
     copy: dict[str, Any] = json.loads(json.dumps(doc))
     copy.get("terraform", {}).pop("required_version", None)
+    copy.pop("import", None)  # checkov's JSON parser takes every block for a map; imports are a list
     return copy
 
 
@@ -284,5 +285,5 @@ def scan_environments(
     else:
         result = synthesize(environments)
         graph, chosen = result.graph, list(environments)
-    names = graph.for_environments(chosen)
+    names = graph.checked(chosen)
     return scan_and_check(graph, names, sarif_path, markdown_path=markdown_path, findings_path=findings_path)

@@ -1,44 +1,35 @@
-"""Create the state bucket when it is missing, as Terragrunt's backend bootstrap does.
+"""The state bucket from outside Terraform: made bare when missing, and checked read-only.
 
-Versioned (state history), encrypted, public access blocked, owner-enforced, TLS-only;
-old state versions expire (the newest few are always kept) and unfinished uploads are
-aborted; its server access logs go to a bucket of their own, `<state bucket>-access-logs`
-(SSE-S3, since S3 server access logging cannot deliver to an SSE-KMS bucket; private,
-TLS-only, writable only by S3's logging service for this bucket, logs expire).
-Settings are (re)applied every time, so a bucket created by hand is brought into line.
-Only `infra bootstrap` (an administrator, once per account) writes them: plan and apply
-check that the bucket is there (`require_state_bucket`) and write nothing to it but states.
+The bucket and every setting it keeps (versioned, KMS-encrypted, private, TLS-only, old
+versions expiring, access logged) are the account bootstrap stack's
+(modules/ci_identities/construct.py), applied by `infra bootstrap` alone. That stack keeps
+its own state in the bucket, so the bucket must exist before its first apply:
+`create_state_bucket` makes it, versioned from the first state on, and the stack imports
+it. On the emulator the same call is the quick set-up of an account for plans and tests.
+Plan and apply only check that it is there (`require_state_bucket`) and write nothing to it
+but states.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from infra.errors import Failed
-from modules.common.iam import deny_insecure_transport, document, statement
-
-# State versions: each apply writes one; old ones expire, the newest are always kept.
-NONCURRENT_STATE_DAYS = 90
-NEWER_STATE_VERSIONS_KEPT = 10
-ABORT_UPLOADS_AFTER_DAYS = 7
-ACCESS_LOG_DAYS = 365
-NONCURRENT_LOG_DAYS = 30
-ACCESS_LOGS_SUFFIX = "-access-logs"  # the account layer's state_bucket leaves room for it
 
 
 class NoStateBucket(Failed):
     """The state bucket is missing or unreadable: bootstrap is an administrator's step, not plan's."""
 
 
-def access_log_bucket(bucket: str) -> str:
-    return f"{bucket}{ACCESS_LOGS_SUFFIX}"
-
-
-def _ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
-    """Create the bucket when missing; whether it was created."""
+def create_state_bucket(bucket: str, region: str) -> str:
+    """Create the bucket, versioned, when it is missing; say which."""
+    s3 = boto3.client("s3", region_name=region)
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
@@ -46,103 +37,9 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
             raise
         config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=bucket, **config)
-        return True
-    return False
-
-
-def _private(s3: Any, bucket: str, sse: dict[str, Any]) -> None:
-    """Versioned, encrypted by default, public access blocked, ACLs off."""
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [sse]})
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    s3.put_bucket_ownership_controls(
-        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    )
-
-
-def _lifecycle(s3: Any, bucket: str, rule: dict[str, Any]) -> None:
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=bucket,
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": ""},
-                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_UPLOADS_AFTER_DAYS},
-                    **rule,
-                }
-            ]
-        },
-    )
-
-
-def _arn(bucket: str) -> str:
-    return f"arn:aws:s3:::{bucket}"
-
-
-def ensure_state_bucket(bucket: str, region: str) -> str:
-    s3 = boto3.client("s3", region_name=region)
-    created = _ensure_bucket(s3, bucket, region)
-    _private(s3, bucket, {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True})
-    _lifecycle(
-        s3,
-        bucket,
-        {
-            "ID": "expire-old-state-versions",
-            "NoncurrentVersionExpiration": {
-                "NoncurrentDays": NONCURRENT_STATE_DAYS,
-                "NewerNoncurrentVersions": NEWER_STATE_VERSIONS_KEPT,
-            },
-        },
-    )
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=document(deny_insecure_transport("s3:*", [_arn(bucket), f"{_arn(bucket)}/*"])),
-    )
-
-    # Its server access logs: the log bucket and its policy first, then logging is switched on.
-    logs = access_log_bucket(bucket)
-    account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
-    _ensure_bucket(s3, logs, region)
-    _private(s3, logs, {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}})
-    _lifecycle(
-        s3,
-        logs,
-        {
-            "ID": "expire-access-logs",
-            "Expiration": {"Days": ACCESS_LOG_DAYS},
-            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_LOG_DAYS},
-        },
-    )
-    s3.put_bucket_policy(
-        Bucket=logs,
-        Policy=document(
-            statement(
-                "S3ServerAccessLogs",
-                ["s3:PutObject"],
-                f"{_arn(logs)}/*",
-                principal={"Service": "logging.s3.amazonaws.com"},
-                condition={"ArnLike": {"aws:SourceArn": _arn(bucket)}, "StringEquals": {"aws:SourceAccount": account}},
-            ),
-            deny_insecure_transport("s3:*", [_arn(logs), f"{_arn(logs)}/*"]),
-        ),
-    )
-    s3.put_bucket_logging(
-        Bucket=bucket,
-        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{bucket}/"}},
-    )
-    return (
-        f"{'created' if created else 'checked'} s3://{bucket} (versioned, KMS-encrypted, private, TLS-only, "
-        f"old versions expire, access logged to s3://{logs})"
-    )
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        return f"created s3://{bucket} (versioned; the bootstrap stack applies the rest)"
+    return f"found s3://{bucket}"
 
 
 def state_exists(bucket: str, key: str, region: str) -> bool:
@@ -172,3 +69,68 @@ def require_state_bucket(bucket: str, region: str, env: str) -> str:
             raise NoStateBucket(f"state bucket s3://{bucket}: access denied (the role cannot list it)") from None
         raise
     return f"state bucket s3://{bucket} (read only; `infra bootstrap {env}` creates and hardens it)"
+
+
+ADOPTIONS = "adopt.tf.json"  # beside the stack's JSON in its workspace
+
+
+def _exists(read: Callable[[], object]) -> bool:
+    try:
+        read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in {"NoSuchEntity", "404", "NoSuchBucket", "NotFound"}:
+            return False
+        raise
+    return True
+
+
+def adoptions(doc: dict[str, Any], region: str) -> list[dict[str, str]]:
+    """`import` blocks for the bootstrap stack's IAM objects and buckets that already exist in
+    the account: an account set up by hand (the README's steps before this stack), GitHub's
+    OIDC provider made for another use, or a lost bootstrap state. Those in the stack's state
+    already are left out, and so is one that does not exist (the stack creates it). Written
+    beside the stack's JSON (ADOPTIONS) for its apply, so the synthesized stack stays the
+    same in every account."""
+    iam, s3 = boto3.client("iam", region_name=region), boto3.client("s3", region_name=region)
+    account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+    resources = doc.get("resource", {})
+
+    def each(kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{kind}.{address}", props) for address, props in resources.get(kind, {}).items()]
+
+    role_of = {f"${{{address}.id}}": props["name"] for address, props in each("aws_iam_role")}
+    candidates: list[tuple[str, str, Callable[[], object]]] = []  # (address, import ID, a read)
+    for address, props in each("aws_iam_openid_connect_provider"):
+        arn = f"arn:aws:iam::{account}:oidc-provider/{props['url'].removeprefix('https://')}"
+        candidates.append((address, arn, partial(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)))
+    for address, props in each("aws_iam_policy"):
+        arn = f"arn:aws:iam::{account}:policy/{props['name']}"
+        candidates.append((address, arn, partial(iam.get_policy, PolicyArn=arn)))
+    for address, props in each("aws_iam_role"):
+        candidates.append((address, props["name"], partial(iam.get_role, RoleName=props["name"])))
+    for address, props in each("aws_iam_role_policy"):
+        role, name = role_of[props["role"]], props["name"]
+        candidates.append((address, f"{role}:{name}", partial(iam.get_role_policy, RoleName=role, PolicyName=name)))
+    for address, props in each("aws_s3_bucket"):
+        candidates.append((address, props["bucket"], partial(s3.head_bucket, Bucket=props["bucket"])))
+    found = [{"to": address, "id": ident} for address, ident, read in candidates if _exists(read)]
+    for address, props in each("aws_iam_role_policy_attachment"):
+        role = role_of[props["role"]]
+        if _exists(partial(iam.get_role, RoleName=role)):
+            attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+            if props["policy_arn"] in {p["PolicyArn"] for p in attached}:
+                found.append({"to": address, "id": f"{role}/{props['policy_arn']}"})
+    covered = {block["to"] for block in doc.get("import", [])}  # the state bucket's, in the stack itself
+    managed = _in_state(s3, doc["terraform"]["backend"]["s3"])
+    return [block for block in found if block["to"] not in covered | managed]
+
+
+def _in_state(s3: Any, backend: dict[str, Any]) -> set[str]:
+    """The addresses of the resources in the stack's state (none before its first apply)."""
+    try:
+        state = json.loads(s3.get_object(Bucket=backend["bucket"], Key=backend["key"])["Body"].read())
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in {"NoSuchKey", "404", "NoSuchBucket"}:
+            return set()
+        raise
+    return {f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r.get("mode") == "managed"}

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from infra.config import EnvConfig
 from infra.synth.stack import InfraStack
 from modules.audit import Audit, AuditProps
+from modules.ci_identities.construct import AccountBootstrap, AccountBootstrapProps
+from modules.ci_identities.documents import ROLE_NAMES, CiAccount
 from modules.common.cdk import Construct
 from modules.database import Database, DatabaseProps
 from modules.edge import Edge, EdgeProps
@@ -57,6 +59,16 @@ class Built:
     @property
     def net(self) -> Network:
         return self.need("network", Network)
+
+
+def build_bootstrap(stack: InfraStack, account: CiAccount) -> AccountBootstrap:
+    """The account's bootstrap stack: its state bucket and CI identities (`infra bootstrap`)."""
+    bootstrap = AccountBootstrap(stack, "Bootstrap", AccountBootstrapProps(account=account))
+    stack.export("state_bucket", bootstrap.state_bucket.bucket, "Where every stack of the account keeps its state")
+    for purpose in ROLE_NAMES:
+        role = bootstrap.roles[purpose]
+        stack.export(f"{purpose}_role_arn", role.arn, f"The CI {purpose} role (docs/trust-model.md)")
+    return bootstrap
 
 
 def build_account(stack: InfraStack, cfg: EnvConfig) -> tuple[ThreatDetection, Audit]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infra.errors import BadInput
 from infra.synth.manifest import read_manifest
+from modules.ci_identities.documents import BOOTSTRAP  # the bootstrap stacks' scope
 
 
 class CycleError(BadInput):
@@ -26,7 +27,7 @@ class StackNode:
     name: str
     environment: str  # the state scope: "dev", "dev-pr42", or the account name for account stacks
     component: str
-    scope: str  # "environment" or "account"
+    scope: str  # "environment", "account", or "bootstrap" (applied by `infra bootstrap` alone)
     account: str
     region: str
     directory: Path  # the synthesized stack's folder
@@ -115,6 +116,21 @@ class StackGraph:
         homes = {(n.account, n.region) for n in own}
         accounts = [n.name for n in self.nodes.values() if n.scope == "account" and (n.account, n.region) in homes]
         return self.order(self.upstream([n.name for n in own] + accounts))
+
+    def checked(self, environments: Sequence[str]) -> list[str]:
+        """What a pull request scans and validates: the environments' stacks and their
+        accounts' bootstrap stacks (when the tree has them)."""
+        names = self.for_environments(environments)
+        accounts = {self.nodes[n].account for n in names}
+        return names + sorted(n.name for n in self.nodes.values() if n.scope == BOOTSTRAP and n.account in accounts)
+
+    def bootstrap_of(self, account: str) -> str:
+        """The account's bootstrap stack: never one of an environment's stacks (plan and apply
+        leave it alone), applied by an administrator with `infra bootstrap`."""
+        found = [n.name for n in self.nodes.values() if n.scope == BOOTSTRAP and n.account == account]
+        if len(found) != 1:
+            raise BadInput(f"{len(found)} bootstrap stacks of account {account!r} in the synth output, not one")
+        return found[0]
 
     def mermaid(self, names: Iterable[str] | None = None) -> str:
         chosen = set(self.nodes if names is None else names)

@@ -29,7 +29,8 @@ def state_key(scope: str, component: str) -> str:
 class Bounded:
     """Every IAM role of a stack carries the account's permissions boundary: the apply role
     may create a role only with it (modules/ci_identities/documents.py), so a role it makes
-    can never do more than the apply role may."""
+    can never do more than the apply role may. Not on the bootstrap stack, which the
+    administrator applies: its plan and queue roles are made unbounded, by design."""
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
@@ -56,6 +57,7 @@ class InfraStack(TerraformStack):
         region: str,
         state_bucket: str,
         state_key: str,
+        bounded: bool = True,
     ) -> None:
         super().__init__(scope, stack_id)
         self.label = label
@@ -75,7 +77,8 @@ class InfraStack(TerraformStack):
             {"source": AWS_PROVIDER_SOURCE, "version": AWS_PROVIDER_VERSION},
         )
         self.add_override("terraform.required_version", TERRAFORM_REQUIRED)
-        Aspects.of(self).add(Bounded(boundary_arn(account_id)))
+        if bounded:  # all but the bootstrap's, whose plan and queue roles the boundary would deny
+            Aspects.of(self).add(Bounded(boundary_arn(account_id)))
 
     def export(self, name: str, value: Any, description: str) -> None:
         """A stack output (what `infra output` and the post-apply probes read)."""

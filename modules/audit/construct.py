@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from modules.common import rules
+from modules.common import buckets, rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import assume_role, deny_insecure_transport, document, statement
@@ -13,7 +13,6 @@ from modules.common.label import Label
 from modules.kms.construct import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS
 
 METRIC_NAMESPACE = "CISBenchmark"
-ABORT_UPLOADS_AFTER_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -364,92 +363,20 @@ class Audit(Construct):
         )
         return key
 
-    def _private_bucket(self, construct_id: str, kind: str, sse: str, key_arn: str | None) -> aws.s3_bucket.S3Bucket:
-        """A bucket with public access blocked, ACLs off, versioning and default encryption."""
-        label = self._props.label
-        bucket = aws.s3_bucket.S3Bucket(
-            self,
-            construct_id,
-            bucket=label.name(kind),
-            force_destroy=not self._props.deletion_protection,
-            tags=label.name_tag(kind),
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            f"{construct_id}Private",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            f"{construct_id}Ownership",
-            bucket=bucket.id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            f"{construct_id}Versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        sse_module = aws.s3_bucket_server_side_encryption_configuration
-        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            f"{construct_id}Encryption",
-            bucket=bucket.id,
-            rule=[
-                sse_module.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=sse_module.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm=sse, kms_master_key_id=key_arn
-                    ),
-                    bucket_key_enabled=True if key_arn else None,  # fewer KMS calls (and costs)
-                )
-            ],
-        )
-        return bucket
-
-    def _lifecycle(
-        self, construct_id: str, bucket: aws.s3_bucket.S3Bucket, *, noncurrent_days: int, expire_days: int | None
-    ) -> None:
-        lc = aws.s3_bucket_lifecycle_configuration
-        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
-            self,
-            f"{construct_id}Lifecycle",
-            bucket=bucket.id,
-            rule=[
-                lc.S3BucketLifecycleConfigurationRule(
-                    id="old-versions",
-                    status="Enabled",
-                    filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[
-                        lc.S3BucketLifecycleConfigurationRuleExpiration(days=expire_days)
-                        if expire_days
-                        else lc.S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)
-                    ],
-                    noncurrent_version_expiration=[
-                        lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=noncurrent_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=ABORT_UPLOADS_AFTER_DAYS
-                        )
-                    ],
-                )
-            ],
-        )
-
     def _bucket(self, trail_arn: str) -> tuple[aws.s3_bucket.S3Bucket, aws.s3_bucket_policy.S3BucketPolicy]:
         p, dep = self._props, self._props.deployment
-        bucket = self._private_bucket("Bucket", f"trail-logs-{dep.account_id}", "aws:kms", self.key.arn)
+        kind = f"trail-logs-{dep.account_id}"
+        bucket = buckets.private_bucket(
+            self,
+            "Bucket",
+            name=p.label.name(kind),
+            sse="aws:kms",
+            key_arn=self.key.arn,
+            force_destroy=not p.deletion_protection,
+            tags=p.label.name_tag(kind),
+        )
         # Log files are kept; only old versions of them expire (and stray delete markers go).
-        self._lifecycle("Bucket", bucket, noncurrent_days=p.noncurrent_version_days, expire_days=None)
+        buckets.lifecycle(self, "Bucket", bucket, noncurrent_days=p.noncurrent_version_days, expire_days=None)
         cloudtrail = {"Service": "cloudtrail.amazonaws.com"}
         policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
@@ -476,41 +403,20 @@ class Audit(Construct):
             ),
         )
         if p.access_logging:
-            self._access_logs(bucket)
+            logs = f"trail-access-{dep.account_id}"
+            buckets.access_logs(
+                self,
+                bucket,
+                construct_id="AccessLogs",
+                logging_id="BucketLogging",
+                name=p.label.name(logs),
+                account_id=dep.account_id,
+                expire_days=p.log_retention_days,
+                prefix="trail-logs/",
+                force_destroy=not p.deletion_protection,
+                tags=p.label.name_tag(logs),
+            )
         return bucket, policy
-
-    def _access_logs(self, bucket: aws.s3_bucket.S3Bucket) -> None:
-        """The trail bucket's server access logs, in a bucket of their own (SSE-S3: S3 server
-        access logging cannot deliver to a bucket whose default encryption is SSE-KMS)."""
-        p, dep = self._props, self._props.deployment
-        logs = self._private_bucket("AccessLogs", f"trail-access-{dep.account_id}", "AES256", None)
-        self._lifecycle("AccessLogs", logs, noncurrent_days=30, expire_days=p.log_retention_days)
-        policy = aws.s3_bucket_policy.S3BucketPolicy(
-            self,
-            "AccessLogsPolicy",
-            bucket=logs.id,
-            policy=document(
-                statement(
-                    "S3ServerAccessLogs",
-                    ["s3:PutObject"],
-                    f"{logs.arn}/*",
-                    principal={"Service": "logging.s3.amazonaws.com"},
-                    condition={
-                        "ArnLike": {"aws:SourceArn": bucket.arn},
-                        "StringEquals": {"aws:SourceAccount": dep.account_id},
-                    },
-                ),
-                deny_insecure_transport("s3:*", [logs.arn, f"{logs.arn}/*"]),
-            ),
-        )
-        aws.s3_bucket_logging.S3BucketLoggingA(
-            self,
-            "BucketLogging",
-            bucket=bucket.id,
-            target_bucket=logs.id,
-            target_prefix="trail-logs/",
-            depends_on=[policy],
-        )
 
     def _filter_and_alarm(self, cis: CisFilter) -> None:
         label = self._props.label

@@ -12,12 +12,13 @@ One set per account (docs/trust-model.md says it for a reviewer):
   (which GitHub lets deploy from `main` only: the environments' deployment-branch rule).
   AdministratorAccess, bounded by the boundary `infra-github-apply-boundary`, and the same
   guards as explicit denies in its own policy: it may not touch the CI roles or the
-  boundary, the OIDC provider, the state bucket's policy and settings, IAM users, or the
-  saved plans; it may create a role only with the boundary on it, which no role may lose,
-  and change the policies only of roles that carry it (every role the modules make carries
-  the boundary: infra/synth/stack.py).
+  boundary, the OIDC provider, the state bucket's policy and settings or its access logs,
+  IAM users, the saved plans, or the bootstrap stack's state; it may create a role only
+  with the boundary on it, which no role may lose, and change the policies only of roles
+  that carry it (every role the modules make carries the boundary: infra/synth/stack.py).
 
-Pure data and no CDKTF: the emulator's enforced-IAM tests create these documents directly.
+Pure data and no CDKTF: the account's bootstrap stack (construct.py) applies them, and the
+emulator's enforced-IAM tests create them directly (infra/emulator/identities.py).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ ROLE_NAMES = {
     "apply": "infra-github-apply",  # may change the account's resources, within the guards
 }
 BOUNDARY_NAME = "infra-github-apply-boundary"
+ACCESS_LOGS_SUFFIX = "-access-logs"
 SAVED_PLANS = "plans"
 ACCOUNT_SCOPE = "_account"
+BOOTSTRAP = "bootstrap"  # the bootstrap stack's state: `<ACCOUNT_SCOPE>/bootstrap/terraform.tfstate`
 READ_ONLY_MANAGED = ("ReadOnlyAccess", "SecurityAudit")
 ADMIN_MANAGED = "AdministratorAccess"
 Document = dict[str, Any]
@@ -70,6 +73,19 @@ class CiAccount:
     @property
     def bucket_arn(self) -> str:
         return f"arn:{self.partition}:s3:::{self.bucket}"
+
+    @property
+    def access_logs(self) -> str:
+        """The state bucket's server access-log bucket (the account layer leaves room for it)."""
+        return f"{self.bucket}{ACCESS_LOGS_SUFFIX}"
+
+    @property
+    def access_logs_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.access_logs}"
+
+    @property
+    def provider_url(self) -> str:
+        return f"https://{OIDC_HOST}"
 
     def objects(self, *prefixes: str) -> list[str]:
         return [f"{self.bucket_arn}/{prefix}/*" for prefix in prefixes]
@@ -187,12 +203,30 @@ def guards(account: CiAccount) -> list[Document]:
                 "s3:DeleteBucketPolicy",
                 "s3:PutBucketAcl",
                 "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketOwnershipControls",  # and deleting them: ACLs would be back
                 "s3:PutEncryptionConfiguration",
                 "s3:PutBucketVersioning",
                 "s3:PutLifecycleConfiguration",
+                "s3:PutBucketLogging",
+                "s3:PutReplicationConfiguration",
+                "s3:PutInventoryConfiguration",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:PutBucketRequestPayment",
                 "s3:DeleteBucket",
             ],
-            "Resource": [account.bucket_arn],
+            "Resource": [account.bucket_arn, account.access_logs_arn],
+        },
+        {
+            "Sid": "DenyStateAcls",  # a grant to another account is not "public": the block would not stop it
+            "Effect": "Deny",
+            "Action": ["s3:PutObjectAcl", "s3:PutObjectVersionAcl"],
+            "Resource": [f"{account.bucket_arn}/*"],
+        },
+        {
+            "Sid": "DenyAccessLogObjects",  # the record of who wrote a state
+            "Effect": "Deny",
+            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": [f"{account.access_logs_arn}/*"],
         },
         {
             "Sid": "DenyIamUsers",
@@ -234,8 +268,14 @@ def guards(account: CiAccount) -> list[Document]:
         {
             "Sid": "DenySavedPlans",
             "Effect": "Deny",
-            "Action": ["s3:PutObject", "s3:DeleteObject"],
+            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
             "Resource": account.objects(SAVED_PLANS),
+        },
+        {
+            "Sid": "DenyBootstrapState",  # the administrator's: what `infra bootstrap` applies next
+            "Effect": "Deny",
+            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": account.objects(f"{ACCOUNT_SCOPE}/{BOOTSTRAP}"),
         },
     ]
 
@@ -249,3 +289,17 @@ def apply_guard_policy(account: CiAccount) -> Document:
     """The guards again, in the apply role's own policy: a boundary is one layer, and moto
     (the emulator) evaluates no boundaries, so these are what its tests can prove."""
     return _document(*guards(account))
+
+
+# The AWS managed policies each role carries: ReadOnlyAccess and SecurityAudit for what
+# Terraform's refresh and Prowler read; AdministratorAccess within the boundary and guards.
+MANAGED_POLICIES = {"plan": READ_ONLY_MANAGED, "queue": READ_ONLY_MANAGED, "apply": (ADMIN_MANAGED,)}
+
+
+def own_policies(account: CiAccount) -> dict[str, tuple[str, Document]]:
+    """Each role's own (inline) policy, by purpose: (its name, its document)."""
+    return {
+        "plan": (f"{ROLE_NAMES['plan']}-state-reads", plan_policy(account)),
+        "queue": (f"{ROLE_NAMES['queue']}-state-reads-and-saved-plans", queue_policy(account)),
+        "apply": (f"{ROLE_NAMES['apply']}-guards", apply_guard_policy(account)),
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from modules.common import rules
+from modules.common import buckets, rules
 from modules.common.cdk import Construct, aws
 from modules.common.deployment import Deployment
 from modules.common.iam import deny_insecure_transport, document, statement
@@ -157,75 +157,23 @@ class Edge(Construct):
         return cast(str, validation.certificate_arn)
 
     def _access_log_bucket(self, label: Label, dep: Deployment) -> aws.s3_bucket.S3Bucket:
-        bucket = aws.s3_bucket.S3Bucket(
+        kind = f"alb-logs-{dep.account_id}"
+        # ALB log delivery supports only S3-managed keys (SSE-S3), not KMS.
+        bucket = buckets.private_bucket(
             self,
             "AccessLogs",
-            bucket=label.name(f"alb-logs-{dep.account_id}"),
+            name=label.name(kind),
+            sse="AES256",
             force_destroy=not self._props.deletion_protection,
-            tags=label.name_tag(f"alb-logs-{dep.account_id}"),
+            tags=label.name_tag(kind),
         )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+        buckets.lifecycle(
             self,
-            "AccessLogsPrivate",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "AccessLogsOwnership",
-            bucket=bucket.id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "AccessLogsVersioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        # ALB log delivery supports only S3-managed keys (SSE-S3), not KMS.
-        aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "AccessLogsEncryption",
-            bucket=bucket.id,
-            rule=[
-                aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=aws.s3_bucket_server_side_encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-        )
-        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
-            self,
-            "AccessLogsLifecycle",
-            bucket=bucket.id,
-            rule=[
-                aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
-                    id="expire-logs",
-                    status="Enabled",
-                    filter=[aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[
-                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleExpiration(
-                            days=self._props.log_retention_days
-                        )
-                    ],
-                    noncurrent_version_expiration=[
-                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=30
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=7
-                        )
-                    ],
-                )
-            ],
+            "AccessLogs",
+            bucket,
+            noncurrent_days=buckets.NONCURRENT_LOG_DAYS,
+            expire_days=self._props.log_retention_days,
+            rule_id="expire-logs",
         )
         aws.s3_bucket_policy.S3BucketPolicy(
             self,

@@ -16,13 +16,15 @@ import pytest
 from infra.config import load_environment
 from infra.emulator import identities, launcher
 from infra.paths import REPO, SYNTH_OUT, WORK
-from infra.pipeline.ci import ci_account
 from infra.pipeline.compliance import last_report
+from infra.pipeline.deploy import apply_bootstrap
 from infra.pipeline.probe import run_probes
 from infra.pipeline.up import up
 from infra.policy import prowler
 from infra.runner import operations
+from infra.synth.accounts import ci_account
 from infra.synth.graph import StackGraph
+from modules.ci_identities import documents
 from tests import ci_roles
 from tests.leaks import leaked
 
@@ -457,16 +459,66 @@ def test_no_secret_value_reaches_a_report_a_log_or_a_plan_file(dev):
     assert leaked(secrets, files) == []
 
 
+def test_the_bootstrap_stack_made_the_hardened_state_bucket_and_the_documents_roles(dev):
+    """What `infra bootstrap` left in the account (the loop's bootstrap phase): the state
+    bucket's settings as S3 reports them, and each CI role as IAM reports it, equal to
+    modules/ci_identities/documents.py."""
+    account = ci_account("dev")
+    s3, iam = boto3.client("s3"), boto3.client("iam")
+    bucket, logs = account.bucket, account.access_logs
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    [sse] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and sse["BucketKeyEnabled"]
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90, "NewerNoncurrentVersions": 10}
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["TlsOnly"]
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    assert logging == {"TargetBucket": logs, "TargetPrefix": f"{bucket}/"}
+    [log_sse] = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert log_sse["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"] == account.provider_arn
+    boundary = iam.get_policy(PolicyArn=account.boundary_arn)["Policy"]
+    version = iam.get_policy_version(PolicyArn=account.boundary_arn, VersionId=boundary["DefaultVersionId"])
+    assert _document(version["PolicyVersion"]["Document"]) == documents.boundary_policy(account)
+    for purpose, name in documents.ROLE_NAMES.items():
+        role = iam.get_role(RoleName=name)["Role"]
+        assert _document(role["AssumeRolePolicyDocument"]) == documents.trust(account, purpose)
+        assert role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == (
+            account.boundary_arn if purpose == "apply" else None
+        )
+        policy_name, own = documents.own_policies(account)[purpose]
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [policy_name]
+        assert _document(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]) == own
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        assert sorted(p["PolicyArn"] for p in attached) == sorted(
+            account.managed(m) for m in documents.MANAGED_POLICIES[purpose]
+        )
+
+
+def test_a_second_bootstrap_finds_the_bucket_and_changes_nothing(dev, tmp_path):
+    said = apply_bootstrap("dev", run_dir=tmp_path)
+    assert said.startswith(f"found s3://{ci_account('dev').bucket}; nonprod-bootstrap: no changes (CI roles ")
+    assert (tmp_path / "nonprod-bootstrap" / "plan.txt").read_text().strip().startswith("No changes.")
+
+
+def _document(value) -> dict:
+    """A policy document as IAM returns it (boto3 decodes it; a string when not)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def test_zz_every_dev_stack_plans_as_the_plan_role_and_writes_nothing(dev, tmp_path):
-    """The CI identities made from the documents (as the platform team makes them), IAM
-    enforced, then dev's every stack planned as the plan role, as a pull request's plan job
-    runs it: Terraform refreshes every resource with the plan role's managed policies
-    (ReadOnlyAccess, SecurityAudit) and its state reads, and the state bucket's versions are
-    exactly as before. Enforcement goes off again afterwards (and this test runs last)."""
+    """The CI identities the bootstrap stack made (the loop's first phase), IAM enforced, then
+    dev's every stack planned as the plan role, as a pull request's plan job runs it:
+    Terraform refreshes every resource with the plan role's managed policies (ReadOnlyAccess,
+    SecurityAudit) and its state reads, and the state bucket's versions are exactly as
+    before. Enforcement goes off again afterwards (and this test runs last)."""
     graph, names = dev
     account = ci_account("dev")
     iam = boto3.client("iam")
-    identities.create(iam, account, managed=True)
     s3 = ci_roles.administrator(iam, account).client("s3")
     emulator = launcher.current()
     assert emulator is not None

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.emulator import fixes
+from infra.emulator.fixes.s3 import BUCKET_SETTINGS
 
 REGION = "sa-east-1"
 TLS_ONLY = {
@@ -834,3 +835,66 @@ def test_stock_moto_copies_the_templates_own_tags_into_its_data():
 def test_with_our_fix_template_data_holds_only_what_was_sent():
     fixes.apply("ec2")
     assert launch_template_specs() == ["instance"]
+
+
+# --- s3 --------------------------------------------------------------------------------------
+
+KEEP_NEWEST = {"NoncurrentDays": 90, "NewerNoncurrentVersions": 10}
+
+
+def _lifecycle_read_back() -> dict:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="states", CreateBucketConfiguration={"LocationConstraint": REGION})
+    rule = {
+        "ID": "old-versions",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": KEEP_NEWEST,
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket="states", LifecycleConfiguration={"Rules": [rule]})
+    [read] = s3.get_bucket_lifecycle_configuration(Bucket="states")["Rules"]
+    return read["NoncurrentVersionExpiration"]
+
+
+def test_stock_moto_forgets_how_many_old_versions_a_lifecycle_rule_keeps():
+    assert _lifecycle_read_back() == {"NoncurrentDays": 90}  # the provider waits 3 minutes for it, then fails
+
+
+def test_with_our_fix_a_lifecycle_rule_reads_back_as_it_was_put():
+    fixes.apply("s3")
+    assert _lifecycle_read_back() == KEEP_NEWEST
+
+
+def _bucket_settings_as_a_user_denied_them(session) -> dict[str, str]:
+    """What a user allowed everything but denied the state bucket's settings can still do."""
+    deny = {
+        "Effect": "Deny",
+        "Action": ["s3:" + a for a in BUCKET_SETTINGS.values()],
+        "Resource": "arn:aws:s3:::states",
+    }
+    session.client("iam").put_user_policy(
+        UserName="admin",
+        PolicyName="settings",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+    )
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="states", CreateBucketConfiguration={"LocationConstraint": REGION})
+    rules = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    return {
+        "ownership": answer(
+            s3.put_bucket_ownership_controls,
+            Bucket="states",
+            OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]},
+        ),
+        "encryption": answer(s3.put_bucket_encryption, Bucket="states", ServerSideEncryptionConfiguration=rules),
+        "public access block": answer(s3.delete_public_access_block, Bucket="states"),
+    }
+
+
+def test_stock_moto_with_iam_enforced_lets_a_denied_bucket_setting_through_as_create_bucket(enforced):
+    assert set(_bucket_settings_as_a_user_denied_them(enforced).values()) == {"ok"}
+
+
+def test_with_our_fix_a_denied_bucket_setting_is_refused(enforced):
+    fixes.apply("s3")
+    assert set(_bucket_settings_as_a_user_denied_them(enforced).values()) == {"AccessDenied"}

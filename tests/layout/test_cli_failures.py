@@ -118,7 +118,7 @@ def test_checkov_missing_or_failing_fails(synthesized, checkov, said):
 
 def test_aws_access_denied_fails_with_the_operation(denying_aws):
     proc = run_cli("bootstrap", "dev", env=denying_aws)
-    assert_clean_failure(proc, EXIT_FAILED, "AWS refused HeadBucket")
+    assert_clean_failure(proc, EXIT_FAILED, "AWS refused GetCallerIdentity")  # its first call
 
 
 def test_aws_unreachable_fails(denying_aws):

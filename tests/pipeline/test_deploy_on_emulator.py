@@ -25,7 +25,7 @@ from infra.config import load_environment
 from infra.errors import EXIT_BAD_INPUT, EXIT_FAILED
 from infra.paths import REPO
 from infra.runner import locks
-from infra.runner.bootstrap import ensure_state_bucket, state_exists
+from infra.runner.bootstrap import create_state_bucket, state_exists
 from infra.runner.terraform import Workspace
 from infra.synth.graph import StackNode
 from infra.toolchain import terraform_binary, terraform_env
@@ -58,7 +58,7 @@ def kms(synthesized) -> Iterator[StackNode]:
     result, _ = synthesized
     node = result.graph.nodes["dev-kms"]
     with launcher.running(cfg.account.id, cfg.region, fresh=True):
-        ensure_state_bucket(cfg.account.state_bucket, cfg.region)
+        create_state_bucket(cfg.account.state_bucket, cfg.region)
         ws = Workspace(node)
         ws.prepare()
         ws.init(backend=True)

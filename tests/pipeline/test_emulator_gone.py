@@ -15,7 +15,7 @@ import pytest
 
 from infra.emulator import launcher
 from infra.runner import operations
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import create_state_bucket
 from infra.runner.watchdog import MISSES
 from infra.synth.graph import StackGraph
 from tests.pipeline import tiny
@@ -38,7 +38,7 @@ def test_the_emulator_going_away_fails_the_apply_within_seconds_and_a_new_emulat
         killed_at.append(time.monotonic())
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)
+        create_state_bucket(tiny.BUCKET, tiny.REGION)
         returncode, stderr, group, members = run_and_signal(tmp_path, "v-gone", kill_the_emulator)
         took = time.monotonic() - killed_at[0]
         launcher.stop()  # reaps the killed emulator; its state file goes
@@ -52,7 +52,7 @@ def test_the_emulator_going_away_fails_the_apply_within_seconds_and_a_new_emulat
         _eventually(lambda: _group_gone(group), "Terraform and its provider to end", timeout=10)
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)
+        create_state_bucket(tiny.BUCKET, tiny.REGION)
         graph = StackGraph({STACK: slow_stack(tmp_path / "synth", "v-gone")})
         operations.apply(graph, [STACK], run_dir=tmp_path / "again")
         assert tiny.parameter("/t/slow") == "v-gone"

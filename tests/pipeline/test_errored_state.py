@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from infra.runner import operations
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import create_state_bucket
 from infra.runner.terraform import ERRORED_STATE, TerraformError, Workspace
 from infra.toolchain import terraform_env
 from tests.pipeline import tiny
@@ -29,7 +29,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory):
     from infra.emulator import launcher
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)
+        create_state_bucket(tiny.BUCKET, tiny.REGION)
         root = tmp_path_factory.mktemp("errored")
         graph = tiny.graph(tiny.synth(root, "c1", tiny.producer("v1"), tiny.consumer()))
         operations.apply(graph, ["t-producer"], run_dir=root / "run")

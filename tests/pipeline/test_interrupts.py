@@ -25,7 +25,7 @@ import pytest
 from infra.paths import REPO
 from infra.pipeline.deploy import release
 from infra.runner import locks, operations
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import create_state_bucket
 from infra.runner.terraform import OUTPUT_DIR, WORKSPACES
 from infra.synth.graph import StackGraph, StackNode
 from tests.pipeline import tiny
@@ -87,7 +87,7 @@ def emulator():
     from infra.emulator import launcher
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)
+        create_state_bucket(tiny.BUCKET, tiny.REGION)
         yield
 
 

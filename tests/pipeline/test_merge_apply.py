@@ -26,7 +26,7 @@ from infra.report.github import GitHub
 from infra.report.plan import OUTCOMES_FILE
 from infra.report.publish import publish
 from infra.runner import affected, operations, saved
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import create_state_bucket
 from infra.runner.operations import OperationFailed
 from infra.runner.record import read_record, write_record
 from infra.runner.terraform import WORKSPACES
@@ -115,7 +115,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from infra.emulator import launcher
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True):
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)  # the administrator's bootstrap
+        create_state_bucket(tiny.BUCKET, tiny.REGION)  # the administrator's bootstrap
         here = World(tmp_path_factory.mktemp("merge"))
         here.commit("c0", tiny.producer("v1", bucket=True), tiny.consumer())
         here.merge("c0", override=True)  # the first deployment: no record, every stack

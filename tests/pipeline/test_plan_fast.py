@@ -21,7 +21,7 @@ import pytest
 from infra.report.plan import NOT_PLANNED
 from infra.runner import operations
 from infra.runner.affected import changed_inputs, outputs_read
-from infra.runner.bootstrap import ensure_state_bucket
+from infra.runner.bootstrap import create_state_bucket
 from infra.runner.terraform import WORKSPACES, Workspace
 from infra.synth.graph import StackGraph, StackNode
 from infra.versions import AWS_PROVIDER_VERSION
@@ -99,7 +99,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory):
     from infra.emulator import launcher
 
     with launcher.running(ACCOUNT, REGION, fresh=True):
-        ensure_state_bucket(BUCKET, REGION)
+        create_state_bucket(BUCKET, REGION)
         here = Stacks(tmp_path_factory.mktemp("fast"))
         graph = here.graph(producer("v1"))
         operations.apply(graph, graph.nodes, run_dir=here.run_dir())

@@ -21,7 +21,7 @@ from infra.config import load_environment
 from infra.emulator import identities
 from infra.pipeline.deploy import deploy
 from infra.runner import operations
-from infra.runner.bootstrap import NoStateBucket, ensure_state_bucket
+from infra.runner.bootstrap import NoStateBucket, create_state_bucket
 from infra.runner.operations import OperationFailed
 from modules.ci_identities import documents
 from modules.ci_identities.documents import CiAccount
@@ -44,7 +44,7 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
     from infra.emulator import launcher
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
-        ensure_state_bucket(tiny.BUCKET, tiny.REGION)
+        create_state_bucket(tiny.BUCKET, tiny.REGION)
         base = tiny.graph(tiny.synth(tmp_path, "base", tiny.producer("v1"), tiny.consumer()))
         operations.apply(base, base.nodes, run_dir=tmp_path / "first")
         iam = boto3.client("iam")

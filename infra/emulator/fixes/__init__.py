@@ -32,6 +32,7 @@ MODULES: tuple[str, ...] = (
     "elbv2",
     "guardduty",
     "cloudtrail",
+    "s3",
 )
 _applied: list[str] = []
 _originals: list[tuple[Any, str, Any]] = []
