@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.config import Loaded
+from infra.config import EnvConfig, Loaded
 from infra.synth.accounts import ci_account
 from infra.synth.components import COMPONENTS, Built, build_account, build_bootstrap, enabled
 from infra.synth.stack import InfraStack, state_key
 from modules.ci_identities.documents import ACCOUNT_SCOPE, BOOTSTRAP
 from modules.common.cdk import App
+from modules.common.label import Label
 
 ACCOUNT_COMPONENT = "account"
 BOOTSTRAP_COMPONENT = BOOTSTRAP  # also the stack's scope: the state bucket and the CI identities
@@ -33,6 +34,40 @@ def _mark(stack: InfraStack, **facts: str) -> None:
     stack.add_override("//.infra", facts)
 
 
+def _stack(
+    app: App,
+    stack_id: str,
+    cfg: EnvConfig,
+    *,
+    label: Label,
+    state_key: str,
+    scope: str,
+    environment: str,
+    component: str,
+    bounded: bool = True,
+) -> InfraStack:
+    """A stack of cfg's account and region, marked with the facts the engine reads back."""
+    stack = InfraStack(
+        app,
+        stack_id,
+        label=label,
+        account_id=cfg.account.id,
+        region=cfg.region,
+        state_bucket=cfg.account.state_bucket,
+        state_key=state_key,
+        bounded=bounded,
+    )
+    _mark(
+        stack,
+        scope=scope,
+        environment=environment,
+        component=component,
+        account=cfg.account.name,
+        region=cfg.region,
+    )
+    return stack
+
+
 def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
     app = App(outdir=str(outdir))
     accounts: set[str] = set()
@@ -43,46 +78,31 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
         bootstrap_id = bootstrap_stack_id(cfg.account.name)
         if bootstrap_id not in accounts:  # one per account (IAM is global; the bucket is in its region)
             accounts.add(bootstrap_id)
-            stack = InfraStack(
+            stack = _stack(
                 app,
                 bootstrap_id,
+                cfg,
                 label=cfg.account_label(BOOTSTRAP_COMPONENT),
-                account_id=cfg.account.id,
-                region=cfg.region,
-                state_bucket=cfg.account.state_bucket,
                 state_key=state_key(ACCOUNT_SCOPE, BOOTSTRAP_COMPONENT),
-                bounded=False,
-            )
-            _mark(
-                stack,
                 scope=BOOTSTRAP_COMPONENT,
                 environment=cfg.account.name,
                 component=BOOTSTRAP_COMPONENT,
-                account=cfg.account.name,
-                region=cfg.region,
+                bounded=False,
             )
             build_bootstrap(stack, ci_account(cfg.environment.name))
 
         account_id = account_stack_id(cfg.account.name, cfg.region)
         if account_id not in accounts:  # dev and staging share the nonprod account stack
             accounts.add(account_id)
-            label = cfg.account_label(ACCOUNT_COMPONENT)
-            stack = InfraStack(
+            stack = _stack(
                 app,
                 account_id,
-                label=label,
-                account_id=cfg.account.id,
-                region=cfg.region,
-                state_bucket=cfg.account.state_bucket,
+                cfg,
+                label=cfg.account_label(ACCOUNT_COMPONENT),
                 state_key=state_key(f"{ACCOUNT_SCOPE}/{cfg.region}", ACCOUNT_COMPONENT),
-            )
-            _mark(
-                stack,
                 scope="account",
                 environment=cfg.account.name,
                 component=ACCOUNT_COMPONENT,
-                account=cfg.account.name,
-                region=cfg.region,
             )
             build_account(stack, cfg)
 
@@ -90,22 +110,15 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
         for component, builder in COMPONENTS.items():
             if not enabled(cfg, component):
                 continue
-            stack = InfraStack(
+            stack = _stack(
                 app,
                 env_stack_id(scope, component),
+                cfg,
                 label=cfg.label(component),
-                account_id=cfg.account.id,
-                region=cfg.region,
-                state_bucket=cfg.account.state_bucket,
                 state_key=state_key(scope, component),
-            )
-            _mark(
-                stack,
                 scope="environment",
                 environment=scope,
                 component=component,
-                account=cfg.account.name,
-                region=cfg.region,
             )
             setattr(built, component, builder(stack, cfg, built))
     return app
