@@ -530,8 +530,9 @@ def ci_documents(env: str) -> None:
 
     account = ci_account(env)
     roles = {}
+    own = documents.own_policies(account)
     for purpose, name in documents.ROLE_NAMES.items():
-        policy_name, policy = documents.own_policies(account)[purpose]
+        policy_name, policy = own[purpose]
         roles[name] = {
             "trust": documents.trust(account, purpose),
             "policies": {policy_name: policy},

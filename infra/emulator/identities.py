@@ -35,11 +35,12 @@ def create(iam: Any, account: CiAccount, *, managed: bool) -> None:
     iam.create_open_id_connect_provider(
         Url=account.provider_url, ClientIDList=[documents.AUDIENCE], ThumbprintList=["0" * 40]
     )
+    own = documents.own_policies(account)
     for purpose, name in documents.ROLE_NAMES.items():
         bounded = {"PermissionsBoundary": account.boundary_arn} if purpose == "apply" else {}
         trust = json.dumps(documents.trust(account, purpose))
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, **bounded)
-        policy_name, policy = documents.own_policies(account)[purpose]
+        policy_name, policy = own[purpose]
         iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
         if not managed:
             if purpose == "apply":  # in AdministratorAccess's place

@@ -193,7 +193,7 @@ def apply_bootstrap(
         )
     made = create_state_bucket(cfg.account.state_bucket, cfg.region)
     node = result.graph.nodes[name]
-    adopted = adoptions(json.loads(node.json_path.read_text()), cfg.region)
+    adopted = adoptions(json.loads(node.json_path.read_text()), cfg.account.id, cfg.region)
     adopt = Workspace(node).dir / ADOPTIONS
     adopt.unlink(missing_ok=True)  # what an earlier run adopted is in the state now
     if adopted:

@@ -27,30 +27,36 @@ class NoStateBucket(Failed):
     """The state bucket is missing or unreadable: bootstrap is an administrator's step, not plan's."""
 
 
+# What AWS answers for a bucket, object or IAM entity that is not there (a HEAD has no body:
+# its code is the status).
+MISSING = {"404", "NotFound", "NoSuchBucket", "NoSuchKey", "NoSuchEntity"}
+
+
+def _exists(read: Callable[[], object]) -> bool:
+    """Whether the read finds what it reads; any other error is raised."""
+    try:
+        read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in MISSING:
+            return False
+        raise
+    return True
+
+
 def create_state_bucket(bucket: str, region: str) -> str:
     """Create the bucket, versioned, when it is missing; say which."""
     s3 = boto3.client("s3", region_name=region)
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in {"404", "NoSuchBucket", "NotFound"}:
-            raise
-        config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        s3.create_bucket(Bucket=bucket, **config)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        return f"created s3://{bucket} (versioned; the bootstrap stack applies the rest)"
-    return f"found s3://{bucket}"
+    if _exists(partial(s3.head_bucket, Bucket=bucket)):
+        return f"found s3://{bucket}"
+    config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **config)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return f"created s3://{bucket} (versioned; the bootstrap stack applies the rest)"
 
 
 def state_exists(bucket: str, key: str, region: str) -> bool:
     s3 = boto3.client("s3", region_name=region)
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
-            return False
-        raise
-    return True
+    return _exists(partial(s3.head_object, Bucket=bucket, Key=key))
 
 
 def require_state_bucket(bucket: str, region: str, env: str) -> str:
@@ -61,7 +67,7 @@ def require_state_bucket(bucket: str, region: str, env: str) -> str:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
-        if code in {"404", "NoSuchBucket", "NotFound"}:
+        if code in MISSING:
             raise NoStateBucket(
                 f"state bucket s3://{bucket} does not exist: an administrator runs `infra bootstrap {env}` once"
             ) from None
@@ -74,25 +80,14 @@ def require_state_bucket(bucket: str, region: str, env: str) -> str:
 ADOPTIONS = "adopt.tf.json"  # beside the stack's JSON in its workspace
 
 
-def _exists(read: Callable[[], object]) -> bool:
-    try:
-        read()
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in {"NoSuchEntity", "404", "NoSuchBucket", "NotFound"}:
-            return False
-        raise
-    return True
-
-
-def adoptions(doc: dict[str, Any], region: str) -> list[dict[str, str]]:
+def adoptions(doc: dict[str, Any], account: str, region: str) -> list[dict[str, str]]:
     """`import` blocks for the bootstrap stack's IAM objects and buckets that already exist in
     the account: an account set up by hand (the README's steps before this stack), GitHub's
     OIDC provider made for another use, or a lost bootstrap state. Those in the stack's state
     already are left out, and so is one that does not exist (the stack creates it). Written
     beside the stack's JSON (ADOPTIONS) for its apply, so the synthesized stack stays the
-    same in every account."""
+    same in every account. `account`: the account's id, which the caller has checked."""
     iam, s3 = boto3.client("iam", region_name=region), boto3.client("s3", region_name=region)
-    account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
     resources = doc.get("resource", {})
 
     def each(kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -114,12 +109,15 @@ def adoptions(doc: dict[str, Any], region: str) -> list[dict[str, str]]:
     for address, props in each("aws_s3_bucket"):
         candidates.append((address, props["bucket"], partial(s3.head_bucket, Bucket=props["bucket"])))
     found = [{"to": address, "id": ident} for address, ident, read in candidates if _exists(read)]
+    attached = {  # the managed policies of each role found above
+        block["id"]: {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=block["id"])["AttachedPolicies"]}
+        for block in found
+        if block["to"].startswith("aws_iam_role.")
+    }
     for address, props in each("aws_iam_role_policy_attachment"):
         role = role_of[props["role"]]
-        if _exists(partial(iam.get_role, RoleName=role)):
-            attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
-            if props["policy_arn"] in {p["PolicyArn"] for p in attached}:
-                found.append({"to": address, "id": f"{role}/{props['policy_arn']}"})
+        if props["policy_arn"] in attached.get(role, ()):
+            found.append({"to": address, "id": f"{role}/{props['policy_arn']}"})
     covered = {block["to"] for block in doc.get("import", [])}  # the state bucket's, in the stack itself
     managed = _in_state(s3, doc["terraform"]["backend"]["s3"])
     return [block for block in found if block["to"] not in covered | managed]
@@ -130,7 +128,7 @@ def _in_state(s3: Any, backend: dict[str, Any]) -> set[str]:
     try:
         state = json.loads(s3.get_object(Bucket=backend["bucket"], Key=backend["key"])["Body"].read())
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in {"NoSuchKey", "404", "NoSuchBucket"}:
+        if exc.response["Error"]["Code"] in MISSING:
             return set()
         raise
     return {f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r.get("mode") == "managed"}

@@ -66,6 +66,7 @@ class AccountBootstrap(Construct):
             tags={"Name": documents.BOUNDARY_NAME},
         )
         self.roles: dict[str, aws.iam_role.IamRole] = {}
+        own = documents.own_policies(account)
         for purpose, name in documents.ROLE_NAMES.items():
             construct = purpose.capitalize()
             role = aws.iam_role.IamRole(
@@ -79,7 +80,7 @@ class AccountBootstrap(Construct):
                 depends_on=[provider],
                 tags={"Name": name},
             )
-            policy_name, policy = documents.own_policies(account)[purpose]
+            policy_name, policy = own[purpose]
             aws.iam_role_policy.IamRolePolicy(
                 self, f"{construct}Policy", role=role.id, name=policy_name, policy=_json(policy)
             )

@@ -55,7 +55,7 @@ def test_ci_identities_made_by_hand_are_adopted_not_created_again(tmp_path):
         boto3.client("s3").create_bucket(
             Bucket=account.access_logs, CreateBucketConfiguration={"LocationConstraint": cfg.region}
         )
-        adopted = adoptions(doc, cfg.region)
+        adopted = adoptions(doc, cfg.account.id, cfg.region)
         adopt = Workspace(node).dir / ADOPTIONS
 
         def planned(run: str) -> dict[str, str]:

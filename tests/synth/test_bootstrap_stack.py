@@ -8,13 +8,10 @@ import json
 
 from infra.synth.accounts import ci_account
 from modules.ci_identities import documents
+from tests.modules.helpers import resources
 from tests.synth.test_synth import stack_docs
 
 ACCOUNTS = {"nonprod-bootstrap": "dev", "prod-bootstrap": "prod"}  # an environment of each
-
-
-def _resources(doc: dict, kind: str) -> list[dict]:
-    return list(doc["resource"][kind].values())
 
 
 def test_one_bootstrap_stack_per_account_and_no_environment_plans_or_applies_it(synthesized):
@@ -31,7 +28,7 @@ def test_its_state_is_in_the_bucket_it_imports_and_never_destroys(synthesized):
         doc, account = docs[name], ci_account(env)
         assert doc["terraform"]["backend"]["s3"]["key"] == "_account/bootstrap/terraform.tfstate"
         assert doc["terraform"]["backend"]["s3"]["bucket"] == account.bucket
-        [state] = [b for b in _resources(doc, "aws_s3_bucket") if b["bucket"] == account.bucket]
+        [state] = [b for b in resources(doc, "aws_s3_bucket") if b["bucket"] == account.bucket]
         assert state["lifecycle"] == {"prevent_destroy": True}
         [imported] = doc["import"]
         assert imported["id"] == account.bucket and imported["to"].startswith("aws_s3_bucket.")
@@ -40,26 +37,26 @@ def test_its_state_is_in_the_bucket_it_imports_and_never_destroys(synthesized):
 def test_the_state_bucket_is_versioned_kms_encrypted_private_tls_only_and_logged(synthesized):
     doc = stack_docs(synthesized)["nonprod-bootstrap"]
     bucket = ci_account("dev").bucket
-    assert {v["versioning_configuration"]["status"] for v in _resources(doc, "aws_s3_bucket_versioning")} == {"Enabled"}
+    assert {v["versioning_configuration"]["status"] for v in resources(doc, "aws_s3_bucket_versioning")} == {"Enabled"}
     encryption = {
         e["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]: e["rule"][0].get("bucket_key_enabled")
-        for e in _resources(doc, "aws_s3_bucket_server_side_encryption_configuration")
+        for e in resources(doc, "aws_s3_bucket_server_side_encryption_configuration")
     }
     assert encryption == {"aws:kms": True, "AES256": None}  # the states; their access logs (no SSE-KMS for logs)
-    for block in _resources(doc, "aws_s3_bucket_public_access_block"):
+    for block in resources(doc, "aws_s3_bucket_public_access_block"):
         assert all(block[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls"))
         assert block["restrict_public_buckets"] is True
     rules = {
         r["rule"][0]["expiration"][0].get("days"): r["rule"][0]
-        for r in _resources(doc, "aws_s3_bucket_lifecycle_configuration")
+        for r in resources(doc, "aws_s3_bucket_lifecycle_configuration")
     }
     states, logs = rules[None], rules[365]  # current states never expire; access logs after a year
     assert states["noncurrent_version_expiration"] == [{"noncurrent_days": 90, "newer_noncurrent_versions": 10}]
     assert states["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
     assert logs["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
-    policies = [json.loads(p["policy"]) for p in _resources(doc, "aws_s3_bucket_policy")]
+    policies = [json.loads(p["policy"]) for p in resources(doc, "aws_s3_bucket_policy")]
     assert all(any(s["Sid"] == "TlsOnly" and s["Effect"] == "Deny" for s in p["Statement"]) for p in policies)
-    [logging] = _resources(doc, "aws_s3_bucket_logging")
+    [logging] = resources(doc, "aws_s3_bucket_logging")
     assert logging["target_prefix"] == f"{bucket}/"
 
 
@@ -67,17 +64,17 @@ def test_the_ci_identities_are_the_documents(synthesized):
     docs = stack_docs(synthesized)
     for name, env in ACCOUNTS.items():
         doc, account = docs[name], ci_account(env)
-        [provider] = _resources(doc, "aws_iam_openid_connect_provider")
+        [provider] = resources(doc, "aws_iam_openid_connect_provider")
         assert provider["url"] == f"https://{documents.OIDC_HOST}" and provider["client_id_list"] == [
             documents.AUDIENCE
         ]
-        [boundary] = _resources(doc, "aws_iam_policy")
+        [boundary] = resources(doc, "aws_iam_policy")
         assert boundary["name"] == documents.BOUNDARY_NAME
         assert json.loads(boundary["policy"]) == documents.boundary_policy(account)
-        roles = {r["name"]: r for r in _resources(doc, "aws_iam_role")}
+        roles = {r["name"]: r for r in resources(doc, "aws_iam_role")}
         assert set(roles) == set(documents.ROLE_NAMES.values())
-        inline = {p["name"]: json.loads(p["policy"]) for p in _resources(doc, "aws_iam_role_policy")}
-        attached = sorted(a["policy_arn"] for a in _resources(doc, "aws_iam_role_policy_attachment"))
+        inline = {p["name"]: json.loads(p["policy"]) for p in resources(doc, "aws_iam_role_policy")}
+        attached = sorted(a["policy_arn"] for a in resources(doc, "aws_iam_role_policy_attachment"))
         assert attached == sorted(account.managed(m) for ms in documents.MANAGED_POLICIES.values() for m in ms)
         for purpose, role_name in documents.ROLE_NAMES.items():
             role = roles[role_name]
