@@ -1,8 +1,9 @@
 """`--affected-since`: the synthesized JSON of both sides decides, not file names.
 
-A throwaway git repository holds a copy of the engine, modules and layers; its commit is
-the base (synthesized from `git archive`, as `infra plan --affected-since REF` does). The
-working copy then changes a README, one environment's layer and a shared module.
+A throwaway git repository holds a copy of the engine, modules and layers with three edits
+(a README, one environment's layer and a shared module); its commit is the base
+(synthesized from `git archive`, as `infra plan --affected-since REF` does). The head is
+this tree's own synth, the session's: one new synth for the module, not two.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import pytest
 from infra.paths import REPO
 from infra.runner import affected
 from infra.synth.graph import StackGraph
-from infra.synth.tree import synthesize_ref, synthesize_tree
+from infra.synth.tree import synthesize_ref
 
-pytestmark = pytest.mark.terraform  # two synths in other trees: about a minute
+pytestmark = pytest.mark.terraform  # a synth in another tree: half a minute
 
 ENVS = ["dev", "staging", "prod"]
 
@@ -36,22 +37,20 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StackGraph, Path]:
+def sides(tmp_path_factory: pytest.TempPathFactory, synthesized) -> tuple[Path, StackGraph, Path]:
+    result, graph = synthesized
     repo = tmp_path_factory.mktemp("affected") / "repo"
     repo.mkdir()
     for part in ("infra", "modules", "environments"):
         shutil.copytree(REPO / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "README.md", repo / "README.md")
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "base")
-    base = synthesize_ref("HEAD", repo=repo)
-
     _edit(repo / "README.md", "# ", "# Edited: ")
     _edit(repo / "environments/nonprod/sa-east-1/staging/lms.toml", "desired_count = 3", "desired_count = 4")
     _edit(repo / "modules/storage/construct.py", "NFS only from", "NFS (2049) only from")
-    head = synthesize_tree(repo)
-    return base, StackGraph.from_synth(head), head
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    return synthesize_ref("HEAD", repo=repo), graph, result.outdir
 
 
 def test_only_what_the_synthesized_json_says_changed_is_planned(sides):

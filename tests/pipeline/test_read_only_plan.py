@@ -2,6 +2,9 @@
 with IAM enforced, reads the state bucket and writes nothing, not even a lock file; an apply
 as that role is refused in one line naming the role and the action; a missing bucket is an
 administrator's `infra bootstrap`, said in one line, never created (or "hardened") by a plan.
+Saved plans have one writer: the merge queue's role saves them under `plans/` and nowhere
+else, the plan role cannot, and the apply role applies exactly those plan files (issue 10's
+merge sequence, which tests/pipeline/test_merge_apply.py runs in full without IAM).
 
 Real Terraform on the emulator, with the two tiny stacks (tests/pipeline/tiny.py). The
 bucket is versioned, so even a lock file Terraform writes and deletes at once leaves versions
@@ -14,15 +17,21 @@ authorised, and each role runs what its GitHub job runs.
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from infra.config import load_environment
 from infra.emulator import identities
 from infra.pipeline.deploy import deploy
-from infra.runner import operations
+from infra.pipeline.merge import apply_merge, move_record
+from infra.report.plan import OUTCOMES_FILE
+from infra.runner import operations, saved
 from infra.runner.bootstrap import NoStateBucket, create_state_bucket
 from infra.runner.operations import OperationFailed
+from infra.runner.record import record_key
 from modules.ci_identities import documents
 from modules.ci_identities.documents import CiAccount
 from tests import ci_roles
@@ -30,6 +39,7 @@ from tests.pipeline import tiny
 
 pytestmark = pytest.mark.terraform
 
+COMMIT = "c1"  # the commit the merge queue planned and the push to main applies
 ACCOUNT = CiAccount(
     account_id=tiny.ACCOUNT,
     region=tiny.REGION,
@@ -40,7 +50,7 @@ ACCOUNT = CiAccount(
 )
 
 
-def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_applies(tmp_path):
+def test_the_plan_role_writes_nothing_the_queue_role_only_saved_plans_and_the_apply_role_applies_them(tmp_path):
     from infra.emulator import launcher
 
     with launcher.running(tiny.ACCOUNT, tiny.REGION, fresh=True) as emulator:
@@ -53,7 +63,8 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         emulator.enforce_iam()
         s3, ssm = admin.client("s3"), admin.client("ssm")
         before = ci_roles.bucket_writes(s3, tiny.BUCKET)
-        head = tiny.graph(tiny.synth(tmp_path, "head", tiny.producer("v2"), tiny.consumer()))
+        head_out = tiny.synth(tmp_path, "head", tiny.producer("v2"), tiny.consumer())
+        head = tiny.graph(head_out)
 
         with identities.acting_as(identities.assume(ACCOUNT, "plan")):
             operations.plan(head, head.nodes, run_dir=tmp_path / "plan", lock=False)
@@ -72,12 +83,48 @@ def test_the_plan_role_plans_writing_nothing_cannot_apply_and_the_apply_role_app
         assert ci_roles.bucket_writes(s3, tiny.BUCKET) == before  # nothing half-applied
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v1"
 
+        # the merge queue's run: its role plans the commit that will land and saves the plans,
+        # under plans/ and nowhere else
+        with identities.acting_as(identities.assume(ACCOUNT, "queue")):
+            operations.plan(head, head.nodes, run_dir=tmp_path / "queue", lock=False)
+            saved.save(head, tmp_path / "queue", bucket=tiny.BUCKET, region=tiny.REGION, env=tiny.ENV, commit=COMMIT)
+        queued = _written(s3, before)
+        assert f"{saved.prefix(tiny.ENV, COMMIT)}t-producer/plan.tfplan" in queued
+        assert all(key.startswith(saved.prefix(tiny.ENV, COMMIT)) for key in queued), queued
+
+        # a pull request's plan role cannot put a plan where the apply would take it
+        with identities.acting_as(identities.assume(ACCOUNT, "plan")), pytest.raises(ClientError) as forged:
+            saved.save(head, tmp_path / "plan", bucket=tiny.BUCKET, region=tiny.REGION, env=tiny.ENV, commit="c2")
+        assert forged.value.response["Error"]["Code"] == "AccessDenied"
+        assert _written(s3, before) == queued
+
+        # the push to main: the apply role applies exactly the saved plans, then moves the record
         with identities.acting_as(identities.assume(ACCOUNT, "apply")):
-            operations.apply(head, head.nodes, run_dir=tmp_path / "applied")
+            merged = apply_merge(
+                tiny.ENV,
+                commit=COMMIT,
+                graph=head,
+                head_out=head_out,
+                synth_ref=lambda ref: pytest.fail(f"no record yet: nothing to compare {ref} with"),
+                bucket=tiny.BUCKET,
+                region=tiny.REGION,
+                run_dir=tmp_path / "applied",
+            )
+            move_record(tiny.BUCKET, tiny.REGION, tiny.ENV, COMMIT)
+        assert f"the merge queue's plans for {COMMIT}: 2 stacks" in merged.said
+        outcomes = json.loads((tmp_path / "applied" / OUTCOMES_FILE).read_text())
+        assert outcomes["t-producer"]["detail"].startswith("applied the saved plan"), outcomes
+        assert "reads t-producer" in outcomes["t-consumer"]["detail"], outcomes  # re-planned after its upstream
         assert ssm.get_parameter(Name="/t/source")["Parameter"]["Value"] == "v2"
         assert ssm.get_parameter(Name="/t/copy")["Parameter"]["Value"] == "v2"
-        written = {w.split("@")[0] for w in set(ci_roles.bucket_writes(s3, tiny.BUCKET)) - set(before)}
-        assert {"t/producer/terraform.tfstate", "t/producer/terraform.tfstate.tflock"} <= written  # writes are seen
+        written = _written(s3, before) - queued
+        assert {"t/producer/terraform.tfstate", "t/producer/terraform.tfstate.tflock", record_key(tiny.ENV)} <= written
+        assert not any(key.startswith(f"{saved.PREFIX}/") for key in written), written  # the apply saves no plan
+
+
+def _written(s3, before: list[str]) -> set[str]:
+    """The keys written to the state bucket since `before` (its object versions then)."""
+    return {w.split("@")[0] for w in set(ci_roles.bucket_writes(s3, tiny.BUCKET)) - set(before)}
 
 
 def test_fails_when_the_state_bucket_is_missing_and_the_plan_does_not_create_it():
