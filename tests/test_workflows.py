@@ -341,3 +341,49 @@ def test_every_job_that_synthesizes_the_base_keeps_it_in_the_cache():
         if "--at-ref" in runs or "--affected-since" in runs:
             caches = [s["with"] for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
             assert any(c["path"] == ".infra/base" and "base" in c["key"] for c in caches), name
+
+
+# --- code owners: what runs with CI's rights needs the platform team's review --------------
+
+CODEOWNERS = REPO / ".github" / "CODEOWNERS"
+# what a pull request runs with the job's token and rights, and the pins it installs
+OWNED_DIRECTORIES = (".github/", ".ci/", "infra/", "modules/ci_identities/", "scripts/")
+OWNED_FILES = ("pyproject.toml", "requirements.lock", "package.json", "package-lock.json", ".pre-commit-config.yaml")
+
+
+def _owners_of(text: str, paths: list[str]) -> dict[str, list[str]]:
+    """Each path's owners by CODEOWNERS rules (the last matching line wins), for the forms the
+    file uses: an anchored directory (`/dir/`: everything under it) or an anchored file."""
+    rules = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, *owners = line.split()
+            assert pattern.startswith("/") and "*" not in pattern, f"a form this reader does not know: {pattern}"
+            rules.append((pattern[1:], owners))
+    found = {}
+    for path in paths:
+        matching = [owners for p, owners in rules if path == p or (p.endswith("/") and path.startswith(p))]
+        found[path] = matching[-1] if matching else []
+    return found
+
+
+def _unowned(text: str) -> list[str]:
+    from infra.config import environment_names, load_environment
+
+    cfg = load_environment(environment_names()[0]).config  # root.toml's values, as the engine reads them
+    team = f"@{cfg.github.organization}/{cfg.owner}"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    paths = [p for p in tracked if p.startswith(OWNED_DIRECTORIES) or p in OWNED_FILES]
+    return sorted(p for p, owners in _owners_of(text, paths).items() if owners != [team])
+
+
+def test_what_runs_with_ci_rights_is_owned_by_the_platform_team():
+    """A pull request's own workflows and engine run for it and post as the plan comment's
+    identity: a change to them needs a code owner's review (README: the branch rule)."""
+    assert _unowned(CODEOWNERS.read_text()) == []
+    assert "review from a code owner" in (REPO / "README.md").read_text()
+
+
+def test_a_path_left_out_of_code_owners_is_caught():
+    text = CODEOWNERS.read_text().replace("/infra/ ", "/infra-old/ ")
+    assert "infra/pipeline/merge.py" in _unowned(text)
