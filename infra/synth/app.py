@@ -29,24 +29,20 @@ def env_stack_id(env: str, component: str) -> str:
     return f"{env}-{component}"
 
 
-def _mark(stack: InfraStack, **facts: str) -> None:
-    # Terraform ignores "//" keys; the engine reads these back from the synthesized JSON.
-    stack.add_override("//.infra", facts)
-
-
 def _stack(
     app: App,
     stack_id: str,
     cfg: EnvConfig,
     *,
     label: Label,
-    state_key: str,
+    key: str,
     scope: str,
     environment: str,
     component: str,
     bounded: bool = True,
 ) -> InfraStack:
-    """A stack of cfg's account and region, marked with the facts the engine reads back."""
+    """A stack of cfg's account and region (its state under `key`), marked with the facts the
+    engine reads back."""
     stack = InfraStack(
         app,
         stack_id,
@@ -54,17 +50,12 @@ def _stack(
         account_id=cfg.account.id,
         region=cfg.region,
         state_bucket=cfg.account.state_bucket,
-        state_key=state_key,
+        state_key=key,
         bounded=bounded,
     )
-    _mark(
-        stack,
-        scope=scope,
-        environment=environment,
-        component=component,
-        account=cfg.account.name,
-        region=cfg.region,
-    )
+    # Terraform ignores "//" keys; the engine reads these back from the synthesized JSON.
+    facts = dict(scope=scope, environment=environment, component=component, account=cfg.account.name, region=cfg.region)
+    stack.add_override("//.infra", facts)
     return stack
 
 
@@ -83,7 +74,7 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
                 bootstrap_id,
                 cfg,
                 label=cfg.account_label(BOOTSTRAP_COMPONENT),
-                state_key=state_key(ACCOUNT_SCOPE, BOOTSTRAP_COMPONENT),
+                key=state_key(ACCOUNT_SCOPE, BOOTSTRAP_COMPONENT),
                 scope=BOOTSTRAP_COMPONENT,
                 environment=cfg.account.name,
                 component=BOOTSTRAP_COMPONENT,
@@ -99,7 +90,7 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
                 account_id,
                 cfg,
                 label=cfg.account_label(ACCOUNT_COMPONENT),
-                state_key=state_key(f"{ACCOUNT_SCOPE}/{cfg.region}", ACCOUNT_COMPONENT),
+                key=state_key(f"{ACCOUNT_SCOPE}/{cfg.region}", ACCOUNT_COMPONENT),
                 scope="account",
                 environment=cfg.account.name,
                 component=ACCOUNT_COMPONENT,
@@ -115,7 +106,7 @@ def build_app(environments: Sequence[Loaded], outdir: Path) -> App:
                 env_stack_id(scope, component),
                 cfg,
                 label=cfg.label(component),
-                state_key=state_key(scope, component),
+                key=state_key(scope, component),
                 scope="environment",
                 environment=scope,
                 component=component,
