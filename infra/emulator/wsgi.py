@@ -13,22 +13,41 @@ same answer again instead of running twice (a second `RevokeSecurityGroupEgress`
 default rule fails with InvalidPermission.NotFound and aborts the whole apply). Only
 successful answers are kept; an error or a first attempt always runs. Every retry is
 written to the log.
+
+What moto does not implement is answered `501 Not Implemented`, not the 500 that moto's
+uncaught NotImplementedError became: the SDKs retry 500 (botocore and the Go SDK retry 500,
+502, 503 and 504, never 501), so a client waited through its back-off to learn the same
+thing (a Prowler scan spent ~50 s retrying a handful of unimplemented reads). So is a
+service moto has no backend for (WAF Classic's `waf-regional`).
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import sys
 import threading
 from typing import Any
+from xml.sax.saxutils import escape
 
 from infra.emulator import fixes
 
 fixes.apply_all()
 
+from moto.backends import SERVICE_NAMES  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 
-_moto = DomainDispatcherApplication(create_backend_app)
+
+def _backend_app(service: SERVICE_NAMES | None) -> Any:
+    """moto's application for a service; for a service moto has no backend for (it logs
+    "Unable to find appropriate backend", then failed with an AttributeError, a 500), a
+    NotImplementedError like an unimplemented action's."""
+    if service is None:
+        raise NotImplementedError("The emulator (moto) has no backend for this service")
+    return create_backend_app(service)
+
+
+_moto = DomainDispatcherApplication(_backend_app)
 _lock = threading.Lock()
 
 KEEP = 256  # answered calls remembered for their retries
@@ -72,10 +91,29 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
                 start_response(answer.status, answer.headers)
                 return body
         answer = Answer()
-        body = list(_moto(environ, answer.start_response))
+        try:
+            body = list(_moto(environ, answer.start_response))
+        except NotImplementedError as exc:
+            answer, body = _not_implemented(environ, str(exc))
         if call and answer.status.startswith("2") and sum(map(len, body)) <= LARGEST:
             _answered[call] = (answer, body)
             while len(_answered) > KEEP:
                 _answered.popitem(last=False)
     start_response(answer.status, answer.headers)
     return body
+
+
+def _not_implemented(environ: dict[str, Any], message: str) -> tuple[Answer, list[bytes]]:
+    """A 501 with an error body in the request's protocol (JSON when it names an
+    X-Amz-Target, XML otherwise): code `NotImplemented`, and moto's message naming the action."""
+    print(f"not implemented (501): {message}", file=sys.stderr)
+    if "HTTP_X_AMZ_TARGET" in environ:
+        body = json.dumps({"__type": "NotImplemented", "message": message}).encode()
+        kind = "application/x-amz-json-1.1"
+    else:
+        error = f"<Error><Code>NotImplemented</Code><Message>{escape(message)}</Message></Error>"
+        body = f"<ErrorResponse>{error}</ErrorResponse>".encode()
+        kind = "text/xml"
+    answer = Answer()
+    answer.start_response("501 Not Implemented", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return answer, [body]

@@ -252,10 +252,14 @@ def run(
         "--log-level",
         "ERROR",
     ]
+    # Prowler's own virtualenv keeps the bytecode its runs compile (PYTHONDONTWRITEBYTECODE,
+    # where set, is dropped for it): without it every run compiles its ~2,000 modules again,
+    # ~8 s of CPU before the first check.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     started = time.monotonic()
     with (out / "prowler.log").open("w") as log:
         proc = subprocess.run(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False
+            command, stdout=log, stderr=subprocess.STDOUT, env={**env, "PYTHONWARNINGS": "ignore"}, check=False
         )
     seconds = time.monotonic() - started
     if proc.returncode != 0 or not report.is_file():

@@ -428,6 +428,14 @@ def test_every_prowler_mute_still_matches_a_finding(dev):
     assert [m.check for m in prowler.stale_mutes(prowler.mutes(), findings)] == []
 
 
+def test_prowler_keeps_the_bytecode_its_runs_compile(dev):
+    """The loop's compliance phase ran Prowler: its own virtualenv now holds the bytecode of
+    what it imported, so the next run does not compile its ~2,000 modules again (~8 s of CPU;
+    PYTHONDONTWRITEBYTECODE, where set, is not passed to it)."""
+    site = next(prowler.home().glob("lib/python3*/site-packages"))
+    assert list((site / "prowler" / "providers" / "aws" / "__pycache__").glob("aws_provider.*.pyc"))
+
+
 def test_the_compliance_gate_fails_when_a_data_key_stops_rotating(dev, tmp_path):
     graph, names = dev
     cfg = load_environment("dev").config
