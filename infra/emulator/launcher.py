@@ -56,8 +56,9 @@ class Emulator:
             "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            # moto answers what it does not implement with HTTP 500; the SDK would retry 25
-            # times with back-off, which looks like a hang.
+            # What moto does not implement gets a 501, which no SDK retries (wsgi.py); a moto
+            # failure is still a 500, and the Go SDK's 25 attempts with back-off would look
+            # like a hang.
             "AWS_MAX_ATTEMPTS": "2",
             "AWS_RETRY_MODE": "standard",
             "AWS_EC2_METADATA_DISABLED": "true",
