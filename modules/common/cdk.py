@@ -4,13 +4,20 @@ CDKTF was archived by HashiCorp (docs/adr/0001-cdktf.md). Everything that names 
 or provider-binding package is imported here, so moving to the community fork or to
 `synth --hcl` output changes this file, not every module.
 
-Importing this module costs ~12 s (jsii loads the AWS bindings): commands that do not
+Importing this module costs ~3 s (jsii loads the AWS bindings' assembly; each of their
+submodules is imported when first used, see `_load_bindings_lazily`): commands that do not
 synthesize must not import it.
 """
 
 from __future__ import annotations
 
-import cdktf_cdktf_provider_aws as aws
+import importlib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
 from cdktf import (
     App,
     Aspects,
@@ -24,6 +31,52 @@ from cdktf import (
 )
 from constructs import Construct, IConstruct
 from jsii import implements  # a Python class as a jsii interface (an Aspect)
+
+_BINDINGS = "cdktf_cdktf_provider_aws"
+# How the bindings' generated __init__ ends: one `from . import <submodule>` for each of the
+# provider's 2,123 resources and data sources.
+_EAGER_IMPORTS = "# Loading modules to ensure their types are registered with the jsii runtime library\n"
+_SUBMODULE = re.compile(r"from \. import (\w+)")
+
+
+def _load_bindings_lazily() -> None:
+    """Load the AWS bindings as jsii-pacmak now generates them: a submodule on first use.
+
+    The pinned bindings (jsii-pacmak before 1.133) end their __init__ by importing all 2,123
+    submodules: ~6 s of a ~9 s import, for the ~150 our modules use. jsii-pacmak 1.133 and
+    later generate a PEP 562 `__getattr__` instead (aws/jsii#5110). This runs the bindings'
+    __init__ without that last block and gives the package such a `__getattr__`; every
+    environment synthesizes to the same JSON either way. A type the jsii kernel would hand
+    back from a submodule not yet imported is jsii's "Unknown type" error: none of ours does.
+    An __init__ of another shape is imported as it is (all of it: slow, not wrong).
+    """
+    spec = importlib.util.find_spec(_BINDINGS)
+    if _BINDINGS in sys.modules or spec is None or spec.origin is None:
+        return
+    head, found, eager = Path(spec.origin).read_text().partition(_EAGER_IMPORTS)
+    names = _SUBMODULE.findall(eager)
+    if not found or not names or eager.strip() != "\n".join(f"from . import {name}" for name in names):
+        return
+    submodules = frozenset(names)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_BINDINGS] = module
+    try:
+        exec(compile(head, spec.origin, "exec"), module.__dict__)  # the installed __init__, less its last block
+    except BaseException:
+        sys.modules.pop(_BINDINGS, None)
+        raise
+    public: ModuleType = sys.modules[_BINDINGS]  # publication.publish() put the public face there
+
+    def submodule(name: str) -> ModuleType:
+        if name not in submodules:
+            raise AttributeError(f"module {_BINDINGS!r} has no attribute {name!r}")
+        return importlib.import_module(f"{_BINDINGS}.{name}")
+
+    public.__getattr__ = submodule  # type: ignore[method-assign]
+
+
+_load_bindings_lazily()
+import cdktf_cdktf_provider_aws as aws  # noqa: E402 - found loaded, lazily, above
 
 __all__ = [
     "App",

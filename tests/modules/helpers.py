@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,10 @@ from infra.synth.stack import InfraStack
 from modules.common.cdk import Testing
 from modules.common.deployment import Deployment
 from modules.common.label import Label
+
+# Testing.app() makes a folder in /tmp for each app when given none, and nothing removes it;
+# Testing.synth returns the JSON and writes nothing there. One folder, removed at exit.
+_OUTDIR = tempfile.TemporaryDirectory(prefix="cdktf-test-apps-")
 
 DEPLOYMENT = Deployment(account_id="111111111111", region="sa-east-1", azs=("sa-east-1a", "sa-east-1b", "sa-east-1c"))
 
@@ -27,7 +32,7 @@ def label(component: str = "test") -> Label:
 
 def new_stack(component: str = "test") -> InfraStack:
     return InfraStack(
-        Testing.app(),
+        Testing.app(outdir=_OUTDIR.name),
         f"dev-{component}",
         label=label(component),
         account_id=DEPLOYMENT.account_id,
