@@ -43,7 +43,7 @@ def _load_bindings_lazily() -> None:
     """Load the AWS bindings as jsii-pacmak now generates them: a submodule on first use.
 
     The pinned bindings (jsii-pacmak before 1.133) end their __init__ by importing all 2,123
-    submodules: ~6 s of a ~9 s import, for the ~150 our modules use. jsii-pacmak 1.133 and
+    submodules: ~9 s of an 11-13 s import, for the ~150 our modules use. jsii-pacmak 1.133 and
     later generate a PEP 562 `__getattr__` instead (aws/jsii#5110). This runs the bindings'
     __init__ without that last block and gives the package such a `__getattr__`; every
     environment synthesizes to the same JSON either way. A type the jsii kernel would hand
