@@ -46,9 +46,8 @@ def _load_bindings_lazily() -> None:
     submodules: ~9 s of an 11-13 s import, for the ~150 our modules use. jsii-pacmak 1.133 and
     later generate a PEP 562 `__getattr__` instead (aws/jsii#5110). This runs the bindings'
     __init__ without that last block and gives the package such a `__getattr__`; every
-    environment synthesizes to the same JSON either way. A type the jsii kernel would hand
-    back from a submodule not yet imported is jsii's "Unknown type" error: none of ours does.
-    An __init__ of another shape is imported as it is (all of it: slow, not wrong).
+    environment synthesizes to the same JSON either way. An __init__ of another shape is
+    imported as it is (all of it: slow, not wrong).
     """
     spec = importlib.util.find_spec(_BINDINGS)
     if _BINDINGS in sys.modules or spec is None or spec.origin is None:
@@ -73,6 +72,20 @@ def _load_bindings_lazily() -> None:
         return importlib.import_module(f"{_BINDINGS}.{name}")
 
     public.__getattr__ = submodule  # type: ignore[method-assign]
+    # jsii-pacmak 1.133+ also writes each submodule's jsii name and Python module into the
+    # bindings (_SUBMODULE_FQN_MAP), and jsii imports the module of a type it meets before
+    # its module was imported (an object made on the Node side). Without the map jsii cannot
+    # find the module: the same map, in the registry where jsii keeps it.
+    import jsii._reference_map as registry  # jsii's own (pinned with jsii), not public API
+
+    assembly = importlib.import_module(f"{_BINDINGS}._jsii").__jsii_assembly__.name
+    registry._submodule_fqn_map.update({f"{assembly}.{_camel(name)}": f"{_BINDINGS}.{name}" for name in names})
+
+
+def _camel(snake: str) -> str:
+    """A submodule's jsii name: kms_key -> kmsKey (so for all 2,123)."""
+    first, *rest = snake.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 _load_bindings_lazily()
