@@ -83,7 +83,7 @@ def _load_bindings_lazily() -> None:
 
 
 def _camel(snake: str) -> str:
-    """A submodule's jsii name: kms_key -> kmsKey (so for all 2,123)."""
+    """A submodule's jsii name: kms_key -> kmsKey (checked against the jsii types of all 2,123)."""
     first, *rest = snake.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
