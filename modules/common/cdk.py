@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import jsii._reference_map as jsii_registry  # jsii's own registry of types (pinned with jsii), not public API
 from cdktf import (
     App,
     Aspects,
@@ -76,10 +77,8 @@ def _load_bindings_lazily() -> None:
     # bindings (_SUBMODULE_FQN_MAP), and jsii imports the module of a type it meets before
     # its module was imported (an object made on the Node side). Without the map jsii cannot
     # find the module: the same map, in the registry where jsii keeps it.
-    import jsii._reference_map as registry  # jsii's own (pinned with jsii), not public API
-
     assembly = importlib.import_module(f"{_BINDINGS}._jsii").__jsii_assembly__.name
-    registry._submodule_fqn_map.update({f"{assembly}.{_camel(name)}": f"{_BINDINGS}.{name}" for name in names})
+    jsii_registry._submodule_fqn_map.update({f"{assembly}.{_camel(name)}": f"{_BINDINGS}.{name}" for name in names})
 
 
 def _camel(snake: str) -> str:
