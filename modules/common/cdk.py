@@ -40,7 +40,7 @@ _EAGER_IMPORTS = "# Loading modules to ensure their types are registered with th
 _SUBMODULE = re.compile(r"from \. import (\w+)")
 
 
-def _load_bindings_lazily() -> None:
+def _load_bindings_lazily(package: str = _BINDINGS) -> None:
     """Load the AWS bindings as jsii-pacmak now generates them: a submodule on first use.
 
     The pinned bindings (jsii-pacmak before 1.133) end their __init__ by importing all 2,123
@@ -50,8 +50,8 @@ def _load_bindings_lazily() -> None:
     environment synthesizes to the same JSON either way. An __init__ of another shape is
     imported as it is (all of it: slow, not wrong).
     """
-    spec = importlib.util.find_spec(_BINDINGS)
-    if _BINDINGS in sys.modules or spec is None or spec.origin is None:
+    spec = importlib.util.find_spec(package)
+    if package in sys.modules or spec is None or spec.origin is None:
         return
     head, found, eager = Path(spec.origin).read_text().partition(_EAGER_IMPORTS)
     names = _SUBMODULE.findall(eager)
@@ -59,26 +59,26 @@ def _load_bindings_lazily() -> None:
         return
     submodules = frozenset(names)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[_BINDINGS] = module
+    sys.modules[package] = module
     try:
         exec(compile(head, spec.origin, "exec"), module.__dict__)  # the installed __init__, less its last block
     except BaseException:
-        sys.modules.pop(_BINDINGS, None)
+        sys.modules.pop(package, None)
         raise
-    public: ModuleType = sys.modules[_BINDINGS]  # publication.publish() put the public face there
+    public: ModuleType = sys.modules[package]  # publication.publish() put the public face there
 
     def submodule(name: str) -> ModuleType:
         if name not in submodules:
-            raise AttributeError(f"module {_BINDINGS!r} has no attribute {name!r}")
-        return importlib.import_module(f"{_BINDINGS}.{name}")
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return importlib.import_module(f"{package}.{name}")
 
     public.__getattr__ = submodule  # type: ignore[method-assign]
     # jsii-pacmak 1.133+ also writes each submodule's jsii name and Python module into the
     # bindings (_SUBMODULE_FQN_MAP), and jsii imports the module of a type it meets before
     # its module was imported (an object made on the Node side). Without the map jsii cannot
     # find the module: the same map, in the registry where jsii keeps it.
-    assembly = importlib.import_module(f"{_BINDINGS}._jsii").__jsii_assembly__.name
-    jsii_registry._submodule_fqn_map.update({f"{assembly}.{_camel(name)}": f"{_BINDINGS}.{name}" for name in names})
+    assembly = importlib.import_module(f"{package}._jsii").__jsii_assembly__.name
+    jsii_registry._submodule_fqn_map.update({f"{assembly}.{_camel(name)}": f"{package}.{name}" for name in names})
 
 
 def _camel(snake: str) -> str:
