@@ -738,11 +738,14 @@ def toolchain(
         Path | None, typer.Option(help="First download the pinned provider into a mirror here (CI runners).")
     ] = None,
 ) -> None:
-    """Write the Terraform CLI config (provider mirror + plugin cache) and show the tools."""
+    """Write the Terraform CLI config (provider mirror + plugin cache) and the AWS bindings'
+    lazily loading JavaScript (modules/common/lazy_js.py), and show the tools."""
     from infra.toolchain import describe, ensure_cli_config, use_mirror
+    from modules.common import lazy_js
 
     if make_mirror:
         use_mirror(make_mirror)
+    lazy_js.write()  # once per installed bindings (~5 s); then only a check
     path = ensure_cli_config()
     if not quiet:
         out.print(describe(path), markup=False)

@@ -1,0 +1,109 @@
+"""The AWS bindings' JavaScript, loaded a submodule at a time (modules/common/cdk.py loads it).
+
+jsii's kernel (Node) requires a package through its package.json `main`. The bindings' main,
+lib/index.js, requires all 2,123 submodules at once: ~2 s of Node CPU in every process that
+synthesizes. The package also ships lib/lazy-index.js (written by `cdktf get`): the same
+exports, each a getter that requires its submodule on first use. `write()` copies the
+bindings' tarball with `main` pointing there and nothing else changed; set-up (`infra
+toolchain`) calls it once per installed version, and the seam hands that copy to the kernel
+before the bindings load their own (which the kernel then finds loaded).
+
+No jsii here: set-up imports this without starting Node.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE = "cdktf_cdktf_provider_aws"
+EAGER_MAIN, LAZY_MAIN = "lib/index.js", "lib/lazy-index.js"
+PACKAGE_JSON = "package/package.json"  # a jsii tarball is an npm pack: everything under package/
+# Derived from an installed package, so it lives with the installed packages.
+FOLDER = Path(sys.prefix) / "share" / "edutech-infra" / "lazy-js"
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """The copy to load: the assembly it is, and its tarball."""
+
+    name: str  # the jsii assembly, e.g. @cdktf/provider-aws
+    version: str
+    tarball: Path
+
+
+def source() -> Path | None:
+    """The bindings' own tarball (found without importing the bindings: that is the slow part)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))
+    return found[0] if len(found) == 1 else None
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest(src: Path) -> Path:
+    return FOLDER / f"{src.name.removesuffix('.jsii.tgz')}.json"
+
+
+def find() -> Lazy | None:
+    """The copy written for the installed bindings, or None (not written, or written for other
+    bindings): the kernel then loads the bindings' own tarball, whole."""
+    src = source()
+    if src is None or not (manifest := _manifest(src)).is_file():
+        return None
+    said = json.loads(manifest.read_text())
+    tarball = FOLDER / said["tarball"]
+    if said["source_sha256"] != _digest(src) or not tarball.is_file():
+        return None
+    return Lazy(said["name"], said["version"], tarball)
+
+
+def write() -> Lazy | None:
+    """Write the copy for the installed bindings unless it is there; None when their package
+    has another shape (no lazy-index.js, or another main): they then load whole."""
+    if (found := find()) is not None:
+        return found
+    src = source()
+    if src is None:
+        return None
+    with tarfile.open(src, "r:gz") as original:
+        names = set(original.getnames())
+        member = original.getmember(PACKAGE_JSON)
+        package = json.loads(original.extractfile(member).read())  # type: ignore[union-attr]
+        if package.get("main") != EAGER_MAIN or f"package/{LAZY_MAIN}" not in names:
+            return None
+        package["main"] = LAZY_MAIN
+        FOLDER.mkdir(parents=True, exist_ok=True)
+        name = f"{src.name.removesuffix('.jsii.tgz')}.lazy.jsii.tgz"
+        with tempfile.NamedTemporaryFile(dir=FOLDER, suffix=".part", delete=False) as part:
+            try:
+                # mtime 0 and the members' own metadata: the same bindings give the same bytes
+                with gzip.GzipFile(fileobj=part, mode="wb", compresslevel=1, mtime=0) as zipped:
+                    with tarfile.open(fileobj=zipped, mode="w", format=original.format) as copy:
+                        for entry in original:
+                            data = original.extractfile(entry) if entry.isfile() else None
+                            if entry.name == PACKAGE_JSON:
+                                text = (json.dumps(package, indent=2) + "\n").encode()
+                                entry.size, data = len(text), io.BytesIO(text)
+                            copy.addfile(entry, data)
+            except BaseException:
+                Path(part.name).unlink()
+                raise
+        os.chmod(part.name, 0o644)  # as installed packages are (the temporary file was 0600)
+        os.replace(part.name, FOLDER / name)
+    said = {"name": package["name"], "version": package["version"], "tarball": name, "source_sha256": _digest(src)}
+    _manifest(src).write_text(json.dumps(said, indent=1) + "\n")  # last: a manifest names a whole tarball
+    return Lazy(said["name"], said["version"], FOLDER / name)

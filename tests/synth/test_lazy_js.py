@@ -1,0 +1,115 @@
+"""The AWS bindings' JavaScript loads a submodule on first use (modules/common/lazy_js.py):
+jsii's kernel is given a copy of their tarball whose package.json `main` is the package's own
+lib/lazy-index.js, and nothing else differs. Set-up (`infra toolchain`) writes the copy."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from infra.paths import REPO
+from infra.toolchain import NODE_BIN
+from modules.common import lazy_js
+
+
+def _members(tarball: Path) -> dict[str, str]:
+    """Each member's name and a digest of its content (its type for a folder or a link)."""
+    seen = {}
+    with tarfile.open(tarball, "r:gz") as archive:
+        for entry in archive:
+            data = archive.extractfile(entry) if entry.isfile() else None
+            seen[entry.name] = hashlib.sha256(data.read()).hexdigest() if data else f"{entry.type!r} {entry.linkname}"
+    return seen
+
+
+def _package_json(tarball: Path) -> dict[str, object]:
+    with tarfile.open(tarball, "r:gz") as archive:
+        found = next(entry for entry in archive if entry.name == lazy_js.PACKAGE_JSON)
+        return json.load(archive.extractfile(found))  # type: ignore[arg-type,no-any-return]
+
+
+def test_the_copy_set_up_wrote_is_of_the_installed_bindings_with_the_lazy_main():
+    """That write() changes nothing else is shown below on a small package, member by member
+    (the bindings' 4,290 would take ~6 s here)."""
+    lazy, source = lazy_js.find(), lazy_js.source()
+    assert source is not None
+    assert lazy is not None, "set-up (`infra toolchain`) writes the copy; it is missing or stale"
+    before, after = _package_json(source), _package_json(lazy.tarball)
+    assert after == {**before, "main": "lib/lazy-index.js"}
+
+
+def test_the_kernel_is_given_the_copy_before_the_bindings_load_their_own():
+    """jsii's debug log shows each request to the kernel: the copy's load comes first, and the
+    bindings' own load (same name and version) is answered as already loaded."""
+    lazy = lazy_js.find()
+    assert lazy is not None, "set-up (`infra toolchain`) writes the copy"
+    program = "from modules.common.cdk import App, TerraformStack, aws\naws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k')"
+    env = {**os.environ, "JSII_DEBUG": "1", "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    requests = [json.loads(line[2:]) for line in done.stderr.splitlines() if line.startswith("> {")]
+    loads = [r["tarball"] for r in requests if r.get("api") == "load" and r.get("name") == lazy.name]
+    assert loads[0] == str(lazy.tarball)
+    assert len(loads) == 2 and loads[1] == str(lazy_js.source())
+
+
+# write() and find() on a small package of the npm shape (everything under package/)
+def _tarball(path: Path, files: dict[str, str]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            entry = tarfile.TarInfo(f"package/{name}")
+            entry.size = len(data)
+            archive.addfile(entry, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the bindings' tarball; copies are written under tmp_path."""
+    source = tmp_path / "provider-x@1.0.0.jsii.tgz"
+    monkeypatch.setattr(lazy_js, "source", lambda: source)
+    monkeypatch.setattr(lazy_js, "FOLDER", tmp_path / "copies")
+    return source
+
+
+def _package(main: str = "lib/index.js") -> str:
+    return json.dumps({"name": "@x/provider-x", "version": "1.0.0", "main": main})
+
+
+def test_the_copy_points_main_at_the_lazy_index_and_is_found_until_the_bindings_change(small):
+    _tarball(small, {"package.json": _package(), "lib/index.js": "eager", "lib/lazy-index.js": "lazy"})
+    written = lazy_js.write()
+    assert written is not None and (written.name, written.version) == ("@x/provider-x", "1.0.0")
+    assert lazy_js.find() == written
+    original, copy = _members(small), _members(written.tarball)
+    assert original.keys() == copy.keys()
+    assert [name for name in original if original[name] != copy[name]] == [lazy_js.PACKAGE_JSON]
+    assert _package_json(written.tarball) == {**_package_json(small), "main": "lib/lazy-index.js"}
+    assert not list(lazy_js.FOLDER.glob("*.part"))
+
+    _tarball(small, {"package.json": _package(), "lib/index.js": "eager 2", "lib/lazy-index.js": "lazy"})
+    assert lazy_js.find() is None  # other bindings: the kernel loads theirs, whole
+    assert lazy_js.write() is not None and lazy_js.find() is not None
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"package.json": _package(), "lib/index.js": "eager"},  # no lazy-index.js
+        {"package.json": _package("lib/main.js"), "lib/main.js": "", "lib/lazy-index.js": "lazy"},
+    ],
+    ids=["no-lazy-index", "another-main"],
+)
+def test_bindings_of_another_shape_get_no_copy(small, files):
+    _tarball(small, files)
+    assert lazy_js.write() is None
+    assert lazy_js.find() is None
