@@ -18,7 +18,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import os
 import sys
 import tarfile
 import tempfile
@@ -91,19 +90,22 @@ def write() -> Lazy | None:
         with tempfile.NamedTemporaryFile(dir=FOLDER, suffix=".part", delete=False) as part:
             try:
                 # mtime 0 and the members' own metadata: the same bindings give the same bytes
-                with gzip.GzipFile(fileobj=part, mode="wb", compresslevel=1, mtime=0) as zipped:
-                    with tarfile.open(fileobj=zipped, mode="w", format=original.format) as copy:
-                        for entry in original:
-                            data = original.extractfile(entry) if entry.isfile() else None
-                            if entry.name == PACKAGE_JSON:
-                                text = (json.dumps(package, indent=2) + "\n").encode()
-                                entry.size, data = len(text), io.BytesIO(text)
-                            copy.addfile(entry, data)
+                with (
+                    gzip.GzipFile(fileobj=part, mode="wb", compresslevel=1, mtime=0) as zipped,
+                    tarfile.open(fileobj=zipped, mode="w", format=original.format) as copy,
+                ):
+                    for entry in original:
+                        data = original.extractfile(entry) if entry.isfile() else None
+                        if entry.name == PACKAGE_JSON:
+                            text = (json.dumps(package, indent=2) + "\n").encode()
+                            entry.size, data = len(text), io.BytesIO(text)
+                        copy.addfile(entry, data)
             except BaseException:
                 Path(part.name).unlink()
                 raise
-        os.chmod(part.name, 0o644)  # as installed packages are (the temporary file was 0600)
-        os.replace(part.name, FOLDER / name)
+        written = Path(part.name)
+        written.chmod(0o644)  # as installed packages are (the temporary file was 0600)
+        written.replace(FOLDER / name)
     said = {"name": package["name"], "version": package["version"], "tarball": name, "source_sha256": _digest(src)}
     _manifest(src).write_text(json.dumps(said, indent=1) + "\n")  # last: a manifest names a whole tarball
     return Lazy(said["name"], said["version"], FOLDER / name)

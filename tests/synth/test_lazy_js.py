@@ -51,7 +51,10 @@ def test_the_kernel_is_given_the_copy_before_the_bindings_load_their_own():
     bindings' own load (same name and version) is answered as already loaded."""
     lazy = lazy_js.find()
     assert lazy is not None, "set-up (`infra toolchain`) writes the copy"
-    program = "from modules.common.cdk import App, TerraformStack, aws\naws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k')"
+    program = (
+        "from modules.common.cdk import App, TerraformStack, aws\n"
+        "aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k')"
+    )
     env = {**os.environ, "JSII_DEBUG": "1", "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
