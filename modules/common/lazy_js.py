@@ -89,9 +89,9 @@ def write() -> Lazy | None:
         name = f"{src.name.removesuffix('.jsii.tgz')}.lazy.jsii.tgz"
         with tempfile.NamedTemporaryFile(dir=FOLDER, suffix=".part", delete=False) as part:
             try:
-                # mtime 0 and the members' own metadata: the same bindings give the same bytes
+                # the same bindings give the same bytes: jsii caches what it unpacks by content
                 with (
-                    gzip.GzipFile(fileobj=part, mode="wb", compresslevel=1, mtime=0) as zipped,
+                    gzip.GzipFile("", "wb", 1, part, mtime=0) as zipped,  # no name, no time in the header
                     tarfile.open(fileobj=zipped, mode="w", format=original.format) as copy,
                 ):
                     for entry in original:

@@ -98,6 +98,10 @@ def test_the_copy_points_main_at_the_lazy_index_and_is_found_until_the_bindings_
     assert [name for name in original if original[name] != copy[name]] == [lazy_js.PACKAGE_JSON]
     assert _package_json(written.tarball) == {**_package_json(small), "main": "lib/lazy-index.js"}
     assert not list(lazy_js.FOLDER.glob("*.part"))
+    first = written.tarball.read_bytes()  # the same bytes each time: jsii unpacks each new tarball again
+    for path in lazy_js.FOLDER.iterdir():
+        path.unlink()
+    assert lazy_js.write() == written and written.tarball.read_bytes() == first
 
     _tarball(small, {"package.json": _package(), "lib/index.js": "eager 2", "lib/lazy-index.js": "lazy"})
     assert lazy_js.find() is None  # other bindings: the kernel loads theirs, whole
