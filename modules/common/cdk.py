@@ -4,9 +4,10 @@ CDKTF was archived by HashiCorp (docs/adr/0001-cdktf.md). Everything that names 
 or provider-binding package is imported here, so moving to the community fork or to
 `synth --hcl` output changes this file, not every module.
 
-Importing this module costs ~3 s (jsii loads the AWS bindings' assembly; each of their
-submodules is imported when first used, see `_load_bindings_lazily`): commands that do not
-synthesize must not import it.
+Importing this module costs ~0.5 s (jsii starts Node and loads CDKTF and the AWS bindings'
+assembly; each of the bindings' submodules, Python and JavaScript, is loaded when first used:
+`_load_bindings_lazily`, `_load_javascript_lazily`): commands that do not synthesize must not
+import it.
 """
 
 from __future__ import annotations
