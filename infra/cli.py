@@ -745,7 +745,10 @@ def toolchain(
 
     if make_mirror:
         use_mirror(make_mirror)
-    lazy_js.write()  # once per installed bindings (~5 s); then only a check
+    try:
+        lazy_js.write()  # once per installed bindings (~5 s); then only a check
+    except OSError as exc:  # a read-only environment: synth works, its JavaScript loads whole
+        err.print(f"toolchain: the AWS bindings' lazy JavaScript was not written ({exc})", markup=False)
     path = ensure_cli_config()
     if not quiet:
         out.print(describe(path), markup=False)

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -89,9 +90,18 @@ def _load_javascript_lazily() -> None:
     """Give jsii's kernel the bindings' JavaScript that requires a submodule on first use
     (lazy_js: ~2 s of Node CPU less in every synth), before their _jsii loads the original:
     the kernel then finds the package loaded (same name and version) and keeps the first.
-    Without the copy set-up writes, the kernel loads the original, whole."""
-    if _BINDINGS not in sys.modules and (lazy := lazy_js.find()) is not None:
+    Without the copy set-up writes, or with one jsii cannot load (a warning says so), the
+    kernel loads the original, whole: slower, the same synth."""
+    if _BINDINGS in sys.modules or (lazy := lazy_js.find()) is None:
+        return
+    try:
         jsii.load(lazy.name, lazy.version, str(lazy.tarball))
+    except RuntimeError as exc:  # what jsii raises with the kernel's message; the kernel undoes the load
+        warnings.warn(
+            f"{lazy.tarball}: jsii could not load it, so the AWS bindings' JavaScript loads whole"
+            f" (scripts/setup writes it again): {exc}",
+            stacklevel=2,
+        )
 
 
 def _camel(snake: str) -> str:

@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 EAGER_MAIN, LAZY_MAIN = "lib/index.js", "lib/lazy-index.js"
@@ -57,28 +58,46 @@ def _manifest(src: Path) -> Path:
     return FOLDER / f"{src.name.removesuffix('.jsii.tgz')}.json"
 
 
-def find() -> Lazy | None:
-    """The copy written for the installed bindings, or None (not written, or written for other
-    bindings): the kernel then loads the bindings' own tarball, whole. Hashing their 34 MB
-    tarball to tell takes ~45 ms of every synth's ~3.6 s."""
-    src = source()
-    if src is None or not (manifest := _manifest(src)).is_file():
+_KEYS = frozenset({"name", "version", "tarball", "size", "sha256", "source_sha256"})
+
+
+def _recorded(src: Path) -> dict[str, Any] | None:
+    """What the manifest says of the copy for these bindings, or None (none, does not parse,
+    names a file outside the folder, or was written for other bindings)."""
+    try:
+        said = json.loads(_manifest(src).read_text())
+    except (OSError, ValueError):
         return None
-    said = json.loads(manifest.read_text())
-    tarball = FOLDER / said["tarball"]
-    if said["source_sha256"] != _digest(src) or not tarball.is_file():
+    if not isinstance(said, dict) or not said.keys() >= _KEYS:
+        return None
+    name = said["tarball"]
+    if not isinstance(name, str) or Path(name).name != name or said["source_sha256"] != _digest(src):
+        return None
+    return said
+
+
+def find() -> Lazy | None:
+    """The copy written for the installed bindings, or None: the kernel then loads their own
+    tarball, whole. Every synth asks (hashing their 34 MB tarball: ~45 ms of ~3.6 s), so the
+    copy is checked by size here and by digest at set-up (`write`)."""
+    src = source()
+    said = _recorded(src) if src is not None else None
+    tarball = FOLDER / said["tarball"] if said is not None else None
+    if said is None or tarball is None or not tarball.is_file() or tarball.stat().st_size != said["size"]:
         return None
     return Lazy(said["name"], said["version"], tarball)
 
 
 def write() -> Lazy | None:
-    """Write the copy for the installed bindings unless it is there; None when their package
-    has another shape (no lazy-index.js, or another main): they then load whole."""
-    if (found := find()) is not None:
-        return found
+    """Write the copy for the installed bindings unless it is there, whole (its digest as
+    recorded); None when their package has another shape (no lazy-index.js, or another
+    main): they then load whole."""
     src = source()
     if src is None:
         return None
+    found, said = find(), _recorded(src)
+    if found is not None and said is not None and _digest(found.tarball) == said["sha256"]:
+        return found
     with tarfile.open(src, "r:gz") as original:
         names = set(original.getnames())
         member = original.getmember(PACKAGE_JSON)
@@ -107,7 +126,8 @@ def write() -> Lazy | None:
         written = Path(part.name)
         written.chmod(0o644)  # as installed packages are (the temporary file was 0600)
         written.replace(FOLDER / name)
-    said = {"name": package["name"], "version": package["version"], "tarball": name, "source_sha256": _digest(src)}
+    copy_of = {"tarball": name, "size": (FOLDER / name).stat().st_size, "sha256": _digest(FOLDER / name)}
+    said = {"name": package["name"], "version": package["version"], **copy_of, "source_sha256": _digest(src)}
     with tempfile.NamedTemporaryFile("w", dir=FOLDER, suffix=".part", delete=False) as manifest:
         manifest.write(json.dumps(said, indent=1) + "\n")  # last, and whole: it names a whole tarball
     Path(manifest.name).chmod(0o644)

@@ -62,6 +62,33 @@ def test_the_kernel_is_given_the_copy_before_the_bindings_load_their_own():
     loads = [r["tarball"] for r in requests if r.get("api") == "load" and r.get("name") == lazy.name]
     assert loads[0] == str(lazy.tarball)
     assert len(loads) == 2 and loads[1] == str(lazy_js.source())
+    assert f"look up already-loaded assembly {lazy.name}" in done.stderr  # the kernel kept the copy
+
+
+def test_a_copy_jsii_cannot_load_is_named_and_the_bindings_load_whole(tmp_path):
+    """A damaged copy of the right size (find() checks only the size): a warning names it,
+    the kernel loads the bindings' own tarball, and the synth goes on."""
+    lazy = lazy_js.find()
+    assert lazy is not None, "set-up (`infra toolchain`) writes the copy"
+    manifest = next(lazy_js.FOLDER.glob("*.json"))
+    (tmp_path / manifest.name).write_text(manifest.read_text())
+    damaged = bytearray(lazy.tarball.read_bytes())
+    damaged[10:4096] = bytes(4086)  # the first deflate block: unreadable at once
+    (tmp_path / lazy.tarball.name).write_bytes(damaged)
+    program = (
+        "import sys; from pathlib import Path; from modules.common import lazy_js\n"
+        "lazy_js.FOLDER = Path(sys.argv[1])\n"
+        "from modules.common.cdk import App, TerraformStack, aws\n"
+        "print(aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k').node.id)"
+    )
+    env = {**os.environ, "JSII_DEBUG": "1", "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "k"
+    assert f"{tmp_path / lazy.tarball.name}: jsii could not load it" in done.stderr
+    assert f"look up already-loaded assembly {lazy.name}" not in done.stderr  # the original, loaded
 
 
 # write() and find() on a small package of the npm shape (everything under package/)
@@ -106,6 +133,30 @@ def test_the_copy_points_main_at_the_lazy_index_and_is_found_until_the_bindings_
     _tarball(small, {"package.json": _package(), "lib/index.js": "eager 2", "lib/lazy-index.js": "lazy"})
     assert lazy_js.find() is None  # other bindings: the kernel loads theirs, whole
     assert lazy_js.write() is not None and lazy_js.find() is not None
+
+
+def test_a_manifest_that_is_not_as_written_finds_no_copy_and_set_up_writes_it_again(small):
+    _tarball(small, {"package.json": _package(), "lib/index.js": "eager", "lib/lazy-index.js": "lazy"})
+    written = lazy_js.write()
+    assert written is not None
+    manifest = next(lazy_js.FOLDER.glob("*.json"))
+    good = json.loads(manifest.read_text())
+    elsewhere = small.parent / "elsewhere.tgz"  # the copy's bytes, outside the folder
+    elsewhere.write_bytes(written.tarball.read_bytes())
+    for bad in [
+        "{not json",
+        json.dumps({**good, "tarball": str(elsewhere)}),
+        json.dumps({"tarball": good["tarball"]}),
+    ]:
+        manifest.write_text(bad)
+        assert lazy_js.find() is None, bad
+    manifest.write_text(json.dumps(good))
+    assert lazy_js.find() == written
+
+    first = written.tarball.read_bytes()
+    written.tarball.write_bytes(bytes(len(first)))  # the same size, other bytes: find() cannot tell
+    assert lazy_js.find() == written
+    assert lazy_js.write() == written and written.tarball.read_bytes() == first  # set-up can
 
 
 @pytest.mark.parametrize(

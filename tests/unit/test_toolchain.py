@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +51,19 @@ def test_terraform_runs_with_a_lazier_go_collector_unless_the_caller_chose_one()
     """GOGC=400 cuts a fifth of a plan's CPU (docs/performance.md); a GOGC set by the caller wins."""
     assert toolchain.terraform_env(base={"PATH": "/bin"})["GOGC"] == toolchain.GO_GC == "400"
     assert toolchain.terraform_env(base={"PATH": "/bin", "GOGC": "100"})["GOGC"] == "100"
+
+
+def test_set_up_goes_on_when_the_bindings_lazy_javascript_cannot_be_written(tmp_path):
+    """A read-only environment: `infra toolchain` says the copy was not written and succeeds
+    (synth then loads the bindings' JavaScript whole; tests/synth/test_lazy_js.py)."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    program = (
+        "import sys; from pathlib import Path; from modules.common import lazy_js\n"
+        "lazy_js.FOLDER = Path(sys.argv[1]) / 'lazy-js'\n"
+        "from infra.cli import main; sys.argv = ['infra', 'toolchain', '--quiet']; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(blocked)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "toolchain: the AWS bindings' lazy JavaScript was not written" in done.stderr
+    assert not (blocked / "lazy-js").exists()
