@@ -745,13 +745,15 @@ def toolchain(
 
     if make_mirror:
         use_mirror(make_mirror)
+    lazy = None
     try:
-        lazy_js.write()  # once per installed bindings (~5 s); then only a check
+        lazy = lazy_js.write()  # once per installed bindings (~5 s); then only a check
     except OSError as exc:  # a read-only environment: synth works, its JavaScript loads whole
         err.print(f"toolchain: the AWS bindings' lazy JavaScript was not written ({exc})", markup=False)
     path = ensure_cli_config()
     if not quiet:
-        out.print(describe(path), markup=False)
+        bindings = lazy.tarball if lazy else "their own tarball, whole"
+        out.print(f"AWS bindings' JavaScript for jsii: {bindings}\n{describe(path)}", markup=False)
 
 
 def main() -> None:
