@@ -1,8 +1,8 @@
 """Synthesize every stack of the requested environments in one process.
 
-The expensive part is loading jsii and the AWS bindings (~1.9 s of a ~3.6 s synth of every
-environment, with the ~150 of the bindings' submodules it uses), so synthesis happens once per change: the output is kept with a fingerprint
-of what synthesis read, and a later command that needs the same environments reuses it.
+A synth of every environment takes ~3.6 s in a new process (docs/performance.md says where
+it goes), so synthesis happens once per change: the output is kept with a fingerprint of
+what synthesis read, and a later command that needs the same environments reuses it.
 What it read is recorded, not listed by hand: the layer tree and the modules tree (modules
 read data files too; their READMEs are not read), the engine files of the rooms synthesis
 may import (synth, config and the shared basics: tests/layout holds that rule) that the
