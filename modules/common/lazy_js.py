@@ -61,7 +61,7 @@ def _manifest(src: Path) -> Path:
 _KEYS = frozenset({"name", "version", "tarball", "size", "sha256", "source_sha256"})
 
 
-def _recorded(src: Path) -> dict[str, Any] | None:
+def _recorded(src: Path, src_sha256: str) -> dict[str, Any] | None:
     """What the manifest says of the copy for these bindings, or None (none, does not parse,
     names a file outside the folder, or was written for other bindings)."""
     try:
@@ -71,9 +71,19 @@ def _recorded(src: Path) -> dict[str, Any] | None:
     if not isinstance(said, dict) or not said.keys() >= _KEYS:
         return None
     name = said["tarball"]
-    if not isinstance(name, str) or Path(name).name != name or said["source_sha256"] != _digest(src):
+    if not isinstance(name, str) or Path(name).name != name or said["source_sha256"] != src_sha256:
         return None
     return said
+
+
+def _copy(said: dict[str, Any] | None) -> Lazy | None:
+    """The copy a manifest names, if a file of its recorded size is there."""
+    if said is None:
+        return None
+    tarball = FOLDER / said["tarball"]
+    if not tarball.is_file() or tarball.stat().st_size != said["size"]:
+        return None
+    return Lazy(said["name"], said["version"], tarball)
 
 
 def find() -> Lazy | None:
@@ -81,11 +91,7 @@ def find() -> Lazy | None:
     tarball, whole. Every synth asks (hashing their 34 MB tarball: ~45 ms of ~3.6 s), so the
     copy is checked by size here and by digest at set-up (`write`)."""
     src = source()
-    said = _recorded(src) if src is not None else None
-    tarball = FOLDER / said["tarball"] if said is not None else None
-    if said is None or tarball is None or not tarball.is_file() or tarball.stat().st_size != said["size"]:
-        return None
-    return Lazy(said["name"], said["version"], tarball)
+    return _copy(_recorded(src, _digest(src))) if src is not None else None
 
 
 def write() -> Lazy | None:
@@ -95,7 +101,9 @@ def write() -> Lazy | None:
     src = source()
     if src is None:
         return None
-    found, said = find(), _recorded(src)
+    src_sha256 = _digest(src)
+    said = _recorded(src, src_sha256)
+    found = _copy(said)
     if found is not None and said is not None and _digest(found.tarball) == said["sha256"]:
         return found
     with tarfile.open(src, "r:gz") as original:
@@ -127,7 +135,7 @@ def write() -> Lazy | None:
         written.chmod(0o644)  # as installed packages are (the temporary file was 0600)
         written.replace(FOLDER / name)
     copy_of = {"tarball": name, "size": (FOLDER / name).stat().st_size, "sha256": _digest(FOLDER / name)}
-    said = {"name": package["name"], "version": package["version"], **copy_of, "source_sha256": _digest(src)}
+    said = {"name": package["name"], "version": package["version"], **copy_of, "source_sha256": src_sha256}
     with tempfile.NamedTemporaryFile("w", dir=FOLDER, suffix=".part", delete=False) as manifest:
         manifest.write(json.dumps(said, indent=1) + "\n")  # last, and whole: it names a whole tarball
     Path(manifest.name).chmod(0o644)
