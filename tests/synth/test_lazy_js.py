@@ -11,12 +11,12 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from infra.paths import REPO
-from infra.toolchain import NODE_BIN
 from modules.common import lazy_js
 
 
@@ -46,18 +46,23 @@ def test_the_copy_set_up_wrote_is_of_the_installed_bindings_with_the_lazy_main()
     assert after == {**before, "main": "lib/lazy-index.js"}
 
 
+def _with_jsii_log(program: str, *, before: str = "", args: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run `before`, import the seam, run `program`, in a new process on the project's Node
+    with jsii's debug log (every request to the kernel) on its stderr; it must succeed."""
+    head = "import sys; from infra.toolchain import use_local_node; use_local_node()"
+    code = f"{head}\n{before}\nfrom modules.common.cdk import App, TerraformStack, aws\n{program}"
+    env = {**os.environ, "JSII_DEBUG": "1"}
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 def test_the_kernel_is_given_the_copy_before_the_bindings_load_their_own():
     """jsii's debug log shows each request to the kernel: the copy's load comes first, and the
     bindings' own load (same name and version) is answered as already loaded."""
     lazy = lazy_js.find()
     assert lazy is not None, "set-up (`infra toolchain`) writes the copy"
-    program = (
-        "from modules.common.cdk import App, TerraformStack, aws\n"
-        "aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k')"
-    )
-    env = {**os.environ, "JSII_DEBUG": "1", "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _with_jsii_log("aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k')")
     requests = [json.loads(line[2:]) for line in done.stderr.splitlines() if line.startswith("> {")]
     loads = [r["tarball"] for r in requests if r.get("api") == "load" and r.get("name") == lazy.name]
     assert loads[0] == str(lazy.tarball)
@@ -75,17 +80,11 @@ def test_a_copy_jsii_cannot_load_is_named_and_the_bindings_load_whole(tmp_path):
     damaged = bytearray(lazy.tarball.read_bytes())
     damaged[10:4096] = bytes(4086)  # the first deflate block: unreadable at once
     (tmp_path / lazy.tarball.name).write_bytes(damaged)
-    program = (
-        "import sys; from pathlib import Path; from modules.common import lazy_js\n"
-        "lazy_js.FOLDER = Path(sys.argv[1])\n"
-        "from modules.common.cdk import App, TerraformStack, aws\n"
-        "print(aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k').node.id)"
+    done = _with_jsii_log(
+        "print(aws.kms_key.KmsKey(TerraformStack(App(), 's'), 'k').node.id)",
+        before="from pathlib import Path; from modules.common import lazy_js; lazy_js.FOLDER = Path(sys.argv[1])",
+        args=[str(tmp_path)],
     )
-    env = {**os.environ, "JSII_DEBUG": "1", "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
-        [sys.executable, "-c", program, str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == "k"
     assert f"{tmp_path / lazy.tarball.name}: jsii could not load it" in done.stderr
     assert f"look up already-loaded assembly {lazy.name}" not in done.stderr  # the original, loaded
